@@ -1,0 +1,53 @@
+"""The notebook-test assertions: each mistake kind is recognised and named."""
+import numpy as np
+import pytest
+
+from utils.checks import assert_matches, assert_shape, diagnose
+
+
+@pytest.fixture
+def gold(rng):
+    return rng.normal(size=(3, 5))
+
+
+@pytest.mark.parametrize(
+    "make, kind",
+    [
+        (lambda g: g.T, "transposed"),
+        (lambda g: g * 8, "forgot to divide by N"),
+        (lambda g: g / 8, "divided by N twice"),
+        (lambda g: -g, "sign flipped"),
+        (lambda g: g[:, :4], "wrong shape"),
+        (lambda g: np.where(g > 0, np.inf, g), "not finite"),
+        (lambda g: g + 1, "wrong values"),
+    ],
+)
+def test_mistakes_are_named(gold, make, kind):
+    """Does assert_matches name the kind of mistake without printing the answer?"""
+    mine = make(gold)
+    assert diagnose(mine, gold, n_examples=8) == kind
+    with pytest.raises(AssertionError) as err:
+        assert_matches(mine, gold, "dW1", n_examples=8)
+    msg = str(err.value)
+    assert msg.startswith(f"dW1: {kind}")
+    assert f"{gold[0, 0]:.3f}" not in msg
+
+
+def test_wrong_axis_and_hard_coding(rng):
+    """Are a sum over the wrong axis and a copied visible answer recognised?"""
+    dZ = rng.normal(size=(6, 3))
+    assert diagnose(dZ.sum(axis=1), dZ.sum(axis=0), n_examples=6) == "summed over the wrong axis"
+    assert diagnose(dZ.sum(axis=0, keepdims=True), dZ.sum(axis=0)) == "summed over the wrong axis"
+    visible = np.array([0.1, 0.2, 0.3])
+    assert diagnose(visible, dZ.sum(axis=0), visible_answer=visible) == "hard-coded"
+    assert diagnose(dZ.sum(axis=0), dZ.sum(axis=0)) is None
+
+
+def test_non_arrays_are_explained():
+    """Does a None or a string get a message saying what was expected?"""
+    with pytest.raises(AssertionError, match="reach its return"):
+        assert_matches(None, np.zeros(2), "db")
+    with pytest.raises(AssertionError, match="should be a NumPy array of numbers, got str"):
+        assert_matches("abc", np.zeros(2), "db")
+    with pytest.raises(AssertionError, match=r"transposed \(expected shape \(2, 3\), got shape \(3, 2\)\)"):
+        assert_shape(np.zeros((3, 2)), (2, 3), "W")

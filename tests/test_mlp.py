@@ -1,0 +1,121 @@
+"""The MLP: every gradient against numerical ones, training, errors, repr."""
+import numpy as np
+import pytest
+
+from utils import MLP, data
+from utils.gradcheck import check_mlp
+from utils.shapes import ShapeError
+
+TOL = 1e-6  # largest relative error, float64, centred differences with h = 1e-5
+
+
+@pytest.mark.parametrize(
+    "sizes, activations, loss, targets",
+    [
+        ([3, 5, 1], "sigmoid", "bce", "binary"),
+        ([3, 4, 4, 1], "tanh", "bce", "binary"),
+        ([3, 5, 4], "relu", "cce", "labels"),
+        ([3, 6, 5, 4], ["leaky_relu", "tanh", "softmax"], "cce", "labels"),
+        ([3, 4, 2], "sigmoid", "mse", "real"),
+        ([3, 2, 2], ["sigmoid", "sigmoid"], "half_sse", "real"),
+        ([3, 4, 1], ["tanh", "sigmoid"], "mse", "real"),
+    ],
+)
+def test_backward_matches_numerical(sizes, activations, loss, targets, rng):
+    """Does backward give every dW and db of the loss, for several depths, activations and losses?"""
+    net = MLP(sizes, activations, loss, seed=3)
+    N = 7
+    X = rng.normal(size=(N, sizes[0]))
+    y = {
+        "binary": rng.integers(0, 2, N),
+        "labels": rng.integers(0, sizes[-1], N),
+        "real": rng.uniform(0, 1, (N, sizes[-1])),
+    }[targets]
+    errors = check_mlp(net, X, y)
+    assert set(errors) == {f"d{k}" for k in net.params}
+    assert max(errors.values()) < TOL, errors
+    for name, p in net.params.items():
+        assert net.grads[f"d{name}"].shape == p.shape
+
+
+def test_small_sigmoid_mlp_learns_xor():
+    """Does a 2-4-1 sigmoid network learn XOR to 100 % accuracy?"""
+    X, y = data.xor()
+    net = MLP([2, 4, 1], "sigmoid", "bce", seed=0)
+    history = net.fit(X, y, lr=2.0, epochs=2000)
+    assert history["accuracy"][-1] == 1.0
+    assert history["loss"][-1] < 0.05
+    np.testing.assert_array_equal(net.predict(X), y)
+
+
+def test_fit_history_and_determinism():
+    """Does fit keep loss, accuracy and per-layer gradient norms, identically on a rerun?"""
+    X, y = data.make_moons(100, seed=1)
+    runs = []
+    for _ in range(2):
+        net = MLP([2, 8, 8, 1], "tanh", "bce", seed=5)
+        runs.append(net.fit(X, y, lr=0.5, epochs=30, batch_size=16, seed=2))
+    h = runs[0]
+    assert len(h["loss"]) == len(h["accuracy"]) == len(h["grad_norms"]) == 30
+    assert np.shape(h["grad_norms"]) == (30, 3)
+    assert h["loss"][-1] < h["loss"][0]
+    assert runs[0] == runs[1]
+
+
+def test_softmax_classifier_on_digits():
+    """Does a softmax MLP learn the 8x8 digits well on held-out data?"""
+    X, y, _ = data.load_digits()
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=0)
+    net = MLP([64, 32, 10], "relu", "cce", init="he", seed=0)
+    net.fit(X_train, y_train, lr=0.5, epochs=60, batch_size=64, seed=0)
+    assert net.accuracy(X_test, y_test) > 0.93
+
+
+def test_nan_stops_training_with_a_hint():
+    """Does a diverging run stop with a hint about the learning rate?"""
+    X, y = data.make_blobs(50, seed=0)
+    net = MLP([2, 8, 1], "relu", "mse", seed=0)
+    with pytest.raises(FloatingPointError, match="learning rate may be too large"):
+        with np.errstate(all="ignore"):
+            net.fit(X * 100, y, lr=10.0, epochs=200)
+
+
+def test_bad_input_is_named():
+    """Do wrong shapes, names and counts produce messages that say what was expected?"""
+    net = MLP([2, 3, 1])
+    with pytest.raises(ShapeError, match=r"\(\?, 2\).*\(4, 3\)"):
+        net.forward(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="valid activations are"):
+        MLP([2, 3, 1], "swish")
+    with pytest.raises(ValueError, match="valid losses are"):
+        MLP([2, 3, 1], loss="hinge")
+    with pytest.raises(ValueError, match="2 layers need 2 activations, got 1"):
+        MLP([2, 3, 1], ["relu"])
+    with pytest.raises(ShapeError, match="X has 4 rows but y has 3"):
+        net.fit(np.zeros((4, 2)), np.zeros(3), epochs=1)
+    with pytest.raises(ShapeError, match=r"W1 should have shape \(2, 3\) but has shape \(3, 2\)"):
+        net.set_params(W1=np.zeros((3, 2)))
+
+
+def test_repr_reads_well():
+    """Does the repr say sizes, activations, loss, init and parameter count?"""
+    net = MLP([2, 4, 1], "tanh", "bce")
+    assert repr(net) == (
+        "MLP(sizes=[2, 4, 1], activations=['tanh', 'sigmoid'], loss='bce', init='xavier', params=17)"
+    )
+
+
+def test_step_descends():
+    """Does one gradient step move each parameter against its gradient?"""
+    X, y = data.xor()
+    net = MLP([2, 3, 1], seed=1)
+    Y = net.targets(y)
+    net.forward(X)
+    before = net.loss_value(Y)
+    old = {k: v.copy() for k, v in net.params.items()}
+    grads = {k: v.copy() for k, v in net.backward(Y).items()}
+    net.step(0.1)
+    for k, v in net.params.items():
+        np.testing.assert_allclose(v, old[k] - 0.1 * grads[f"d{k}"])
+    net.forward(X)
+    assert net.loss_value(Y) < before

@@ -1,0 +1,130 @@
+"""Assertions for the notebooks' tests, with messages that diagnose the mistake.
+
+A graded test compares the student's array (``mine``) with an independent
+answer (``gold``: a numerical gradient, or a reference computed another
+way) on fresh random inputs. When they differ, :func:`diagnose` names the
+kind of mistake without giving the answer away:
+
+=============================  ==============================================
+kind                           what the array looks like
+=============================  ==============================================
+``wrong shape``                any other shape than the variable's
+``transposed``                 the answer's transpose
+``summed over the wrong axis`` one value per example instead of one per unit,
+                               or a kept/missing axis
+``forgot to divide by N``      N times the answer (a sum, not a mean)
+``divided by N twice``         the answer divided by N
+``sign flipped``               minus the answer
+``hard-coded``                 the visible example's answer, whatever the input
+``not finite``                 NaN or inf
+``wrong values``               none of the above
+=============================  ==============================================
+"""
+import numpy as np
+
+MISTAKE_KINDS = (
+    "wrong shape",
+    "transposed",
+    "summed over the wrong axis",
+    "forgot to divide by N",
+    "divided by N twice",
+    "sign flipped",
+    "hard-coded",
+    "not finite",
+    "wrong values",
+)
+
+
+def _as_float_array(name, mine):
+    if mine is None:
+        raise AssertionError(f"{name} is None: did the function reach its return statement?")
+    try:
+        return np.array(mine, dtype=float)
+    except (TypeError, ValueError):
+        raise AssertionError(
+            f"{name} should be a NumPy array of numbers, got {type(mine).__name__}"
+        ) from None
+
+
+def _close(a, b, rtol, atol):
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def diagnose(mine, gold, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7):
+    """Name the kind of mistake that turns ``gold`` into ``mine``, or None if they agree.
+
+    mine, gold : arrays; n_examples : N, to recognise a missing or doubled
+    mean; visible_answer : the answer to the example shown to students, to
+    recognise a hard-coded one. Returns one of :data:`MISTAKE_KINDS` or None.
+    """
+    mine, gold = np.asarray(mine, dtype=float), np.asarray(gold, dtype=float)
+    if visible_answer is not None:
+        visible = np.asarray(visible_answer, dtype=float)
+        if _close(mine, visible, rtol, atol) and not _close(gold, visible, rtol, atol):
+            return "hard-coded"
+    if mine.shape != gold.shape:
+        if gold.ndim == 2 and mine.shape == gold.shape[::-1]:
+            return "transposed"
+        if mine.size != gold.size or mine.ndim != gold.ndim:
+            if gold.ndim == 1 and mine.ndim == 1 and n_examples and mine.size == n_examples:
+                return "summed over the wrong axis"
+            if mine.size == gold.size and mine.ndim != gold.ndim:
+                return "summed over the wrong axis"
+        return "wrong shape"
+    if not np.all(np.isfinite(mine)):
+        return "not finite"
+    if _close(mine, gold, rtol, atol):
+        return None
+    if gold.ndim == 2 and gold.shape[0] == gold.shape[1] and _close(mine, gold.T, rtol, atol):
+        return "transposed"
+    if n_examples and n_examples > 1:
+        if _close(mine, gold * n_examples, rtol, atol):
+            return "forgot to divide by N"
+        if _close(mine, gold / n_examples, rtol, atol):
+            return "divided by N twice"
+    if np.any(gold != 0) and _close(mine, -gold, rtol, atol):
+        return "sign flipped"
+    return "wrong values"
+
+
+_ADVICE = {
+    "wrong shape": "a result has the shape of the variable it stands for",
+    "transposed": "check the order of the factors in each matrix product",
+    "summed over the wrong axis": "rows are examples: which axis runs over the N examples?",
+    "forgot to divide by N": "the loss is a mean over the N examples, so its gradient is too",
+    "divided by N twice": "the 1/N of the mean should appear exactly once",
+    "sign flipped": "compare the order of prediction and target in your difference",
+    "hard-coded": "the result must be computed from the arguments, not copied from the example",
+    "not finite": "look for an overflow (exp of a large number) or a log of 0",
+    "wrong values": "work one example through by hand and compare",
+}
+
+
+def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7):
+    """Fail with a diagnosis unless ``mine`` matches ``gold`` in shape and values.
+
+    The message names the mistake kind (see :data:`MISTAKE_KINDS`), the
+    expected and actual shapes and a hint, but never the expected values.
+    """
+    mine = _as_float_array(name, mine)
+    gold = np.asarray(gold, dtype=float)
+    kind = diagnose(mine, gold, n_examples, visible_answer, rtol, atol)
+    if kind is None:
+        return
+    if kind in ("wrong shape", "transposed", "summed over the wrong axis") and mine.shape != gold.shape:
+        detail = f"expected shape {gold.shape}, got shape {mine.shape}"
+    else:
+        detail = f"shape {mine.shape} is right but the values are not"
+    raise AssertionError(f"{name}: {kind} ({detail}); hint: {_ADVICE[kind]}")
+
+
+def assert_shape(mine, shape, name):
+    """Fail unless ``mine`` is an array of exactly ``shape``; the message names both shapes."""
+    mine = _as_float_array(name, mine)
+    shape = tuple(shape)
+    if mine.shape != shape:
+        kind = "transposed" if len(shape) == 2 and mine.shape == shape[::-1] else "wrong shape"
+        raise AssertionError(
+            f"{name}: {kind} (expected shape {shape}, got shape {mine.shape}); "
+            f"hint: {_ADVICE[kind]}"
+        )

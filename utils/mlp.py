@@ -1,0 +1,254 @@
+r"""A multi-layer perceptron of any depth, built from :class:`utils.layers.Dense`.
+
+>>> MLP([2, 4, 1], activations="tanh", loss="bce", seed=0)
+MLP(sizes=[2, 4, 1], activations=['tanh', 'sigmoid'], loss='bce', init='xavier', params=17)
+>>> MLP([2, 2, 2], activations=["sigmoid", "sigmoid"], loss="half_sse")
+MLP(sizes=[2, 2, 2], activations=['sigmoid', 'sigmoid'], loss='half_sse', init='xavier', params=12)
+
+``activations`` is one name per layer, or a single name for the hidden
+layers, in which case the output activation is ``output``, or else the one
+that matches the loss (sigmoid for ``bce``, softmax for ``cce``, identity
+for the squared errors).
+
+``sizes`` lists the widths from the input to the output: ``[D, H1, ..., M]``.
+``params`` maps ``W1, b1, W2, ...`` to the live arrays (views into one flat
+parameter vector: change them in place or with ``set_params``, never by
+rebinding ``layer.W``); after ``backward``, ``grads`` maps ``dW1, db1, ...``
+to copies of the gradients, of the same shapes.
+
+Targets: an (N, M) array, or (N,) labels, which become an (N, 1) column of
+0/1 for one output or one-hot rows for a softmax output.
+"""
+import numpy as np
+
+from utils.layers import Dense
+from utils.losses import get_loss
+from utils.shapes import ShapeError, check_shape
+
+
+class MLP:
+    """A fully connected network: ``Dense`` layers, one loss, plain gradient descent."""
+
+    def __init__(self, sizes, activations="sigmoid", loss="bce", output=None, init="xavier",
+                 seed=0, std=None):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"sizes must list at least an input and an output width >= 1, got {sizes}")
+        L = len(sizes) - 1
+        loss = get_loss(loss)
+        if isinstance(activations, str):
+            # one name for the hidden layers; the output unit follows the loss
+            output = output or loss.link or "identity"
+            activations = [activations] * (L - 1) + [output]
+        elif output is not None:
+            raise ValueError("give the output activation either in the list or as output=, not both")
+        activations = list(activations)
+        if len(activations) != L:
+            raise ValueError(
+                f"{L} layers need {L} activations, got {len(activations)}: {activations}"
+            )
+        self.sizes, self.init, self.seed = sizes, init, seed
+        rng = np.random.default_rng(seed)
+        self.layers = [
+            Dense(D, M, act, init, rng, std) for D, M, act in zip(sizes[:-1], sizes[1:], activations)
+        ]
+        self._pack()
+        self.loss = loss
+        out = self.layers[-1].activation.name
+        self._fused = self.loss.link == out
+        if self.loss.name == "cce" and out != "softmax":
+            raise ValueError(f"loss 'cce' needs a softmax output layer, got {out!r}")
+
+    # ---- parameters -------------------------------------------------------
+    def _pack(self):
+        # All parameters are views into one flat vector, and all gradients into
+        # another, so that a gradient-descent step is one vector operation.
+        total = sum(layer.W.size + layer.b.size for layer in self.layers)
+        self._theta, self._dtheta = np.empty(total), np.zeros(total)
+        at = 0
+        for layer in self.layers:
+            for name in ("W", "b"):
+                value = getattr(layer, name)
+                view = self._theta[at:at + value.size].reshape(value.shape)
+                view[...] = value
+                setattr(layer, name, view)
+                setattr(layer, "d" + name, self._dtheta[at:at + value.size].reshape(value.shape))
+                at += value.size
+
+    @property
+    def params(self):
+        """``{"W1": (D, H1), "b1": (H1,), ...}``, the live arrays."""
+        p = {}
+        for i, layer in enumerate(self.layers, 1):
+            p[f"W{i}"], p[f"b{i}"] = layer.W, layer.b
+        return p
+
+    @property
+    def grads(self):
+        """``{"dW1": ..., "db1": ...}`` from the last backward pass, shaped like ``params``.
+
+        These are copies, so they keep their values through later passes.
+        """
+        g = {}
+        for i, layer in enumerate(self.layers, 1):
+            g[f"dW{i}"], g[f"db{i}"] = layer.dW.copy(), layer.db.copy()
+        return g
+
+    def set_params(self, **params):
+        """Overwrite parameters by name, e.g. ``set_params(W1=..., b2=...)``; shapes must match."""
+        current = self.params
+        for name, value in params.items():
+            if name not in current:
+                raise KeyError(f"no parameter {name!r}; parameters are {', '.join(current)}")
+            value = check_shape(name, np.asarray(value, dtype=float), current[name].shape)
+            current[name][...] = value
+        return self
+
+    # ---- passes -----------------------------------------------------------
+    def forward(self, X):
+        """X (N, D) -> output activations (N, M); every layer keeps its cache."""
+        check_shape("X", X, (None, self.sizes[0]))
+        return self._forward(X)
+
+    def _forward(self, X):
+        A = X
+        for layer in self.layers:
+            A = layer.forward(A)
+        return A
+
+    def targets(self, y):
+        """Turn labels (N,) or targets (N, M) into the (N, M) array the loss compares with."""
+        y = np.asarray(y)
+        M = self.sizes[-1]
+        if y.ndim == 1:
+            if M == 1:
+                return y.astype(float)[:, None]
+            if self.layers[-1].activation.name == "softmax":
+                labels = y.astype(int)
+                if labels.min() < 0 or labels.max() >= M:
+                    raise ValueError(f"labels must lie in 0..{M - 1}, got {labels.min()}..{labels.max()}")
+                return np.eye(M)[labels]
+        return check_shape("y", y, (None, M)).astype(float)
+
+    def loss_value(self, Y):
+        """Loss of the last forward pass against targets Y (N, M); stable from scores when it can be."""
+        out = self.layers[-1]
+        if self._fused:
+            return self.loss.value_from_logits(out.Z, Y)
+        return self.loss.value(out.A, Y)
+
+    def backward(self, Y):
+        """Backpropagate the loss against Y (N, M) through the cached forward pass; returns ``grads``."""
+        out = self.layers[-1]
+        if out.A is None:
+            raise RuntimeError("backward called before forward: there is no cache yet")
+        if Y.shape != out.A.shape:
+            raise ShapeError(f"targets should have shape {out.A.shape} but have shape {Y.shape}")
+        self._backprop(Y)
+        return self.grads
+
+    def _backprop(self, Y):
+        out, last = self.layers[-1], len(self.layers) - 1
+        if self._fused:  # sigmoid + bce or softmax + cce: dZ = (A - Y) / N
+            dZ = out.A - Y
+            dZ *= 1.0 / Y.shape[0]
+            dX = out.backward_from_dZ(dZ, input_grad=last > 0)
+        else:
+            dX = out.backward(self.loss.grad(out.A, Y), input_grad=last > 0)
+        for i in range(last - 1, -1, -1):
+            dX = self.layers[i].backward(dX, input_grad=i > 0)
+
+    def step(self, lr):
+        """One gradient-descent update: every parameter moves against its gradient, ``p -= lr * dp``."""
+        self._theta -= lr * self._dtheta
+
+    def train_step(self, X, Y, lr):
+        """Forward, loss, backward and update on X (N, D) and Y (N, M); returns the loss before the update."""
+        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
+            check_shape("X", X, (None, self.sizes[0]))
+        if Y.shape != (X.shape[0], self.sizes[-1]):
+            raise ShapeError(f"Y should have shape {(X.shape[0], self.sizes[-1])} but has shape {Y.shape}")
+        self._forward(X)
+        loss = self.loss_value(Y)
+        self._backprop(Y)
+        self._theta -= lr * self._dtheta
+        return loss
+
+    def grad_norms(self):
+        """Frobenius norm of each layer's dW from the last backward pass, first layer first."""
+        return [float(np.sqrt(np.sum(layer.dW * layer.dW))) for layer in self.layers]
+
+    # ---- training and prediction -------------------------------------------
+    def fit(self, X, y, lr=0.1, epochs=1000, batch_size=None, seed=0, callback=None):
+        """Train by (mini-batch) gradient descent and return the history.
+
+        X : (N, D); y : labels (N,) or targets (N, M). ``batch_size=None`` uses
+        the full batch; otherwise batches are drawn from a permutation seeded by
+        ``seed``. ``callback(epoch, net, history)``, if given, runs after each
+        epoch and may return True to stop early.
+
+        Returns a dict of per-epoch lists: ``loss`` (mean batch loss),
+        ``accuracy`` (on the training set, classification losses only) and
+        ``grad_norms`` (one list of per-layer norms of dW per epoch).
+
+        Raises FloatingPointError when the loss stops being finite.
+        """
+        X = np.asarray(check_shape("X", X, (None, self.sizes[0])), dtype=float)
+        Y = self.targets(y)
+        if Y.shape[0] != X.shape[0]:
+            raise ShapeError(f"X has {X.shape[0]} rows but y has {Y.shape[0]}")
+        N = X.shape[0]
+        rng = np.random.default_rng(seed)
+        history = {"loss": [], "accuracy": [], "grad_norms": []}
+        classify = self.loss.name in ("bce", "cce")
+        for epoch in range(epochs):
+            if batch_size is None or batch_size >= N:
+                loss = self.train_step(X, Y, lr)
+            else:
+                order = rng.permutation(N)
+                losses = [
+                    self.train_step(X[idx], Y[idx], lr)
+                    for idx in np.array_split(order, int(np.ceil(N / batch_size)))
+                ]
+                loss = float(np.mean(losses))
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {loss} at epoch {epoch} with learning rate {lr}: "
+                    "the learning rate may be too large (try a tenth of it), "
+                    "or the inputs may need scaling"
+                )
+            history["loss"].append(loss)
+            history["grad_norms"].append(self.grad_norms())
+            if classify:
+                history["accuracy"].append(self.accuracy(X, y))
+            if callback is not None and callback(epoch, self, history):
+                break
+        return history
+
+    def predict_proba(self, X):
+        """Output activations (N, M) for inputs X (N, D)."""
+        return self.forward(X)
+
+    def predict(self, X):
+        """Predictions (N,): class labels for bce (threshold 0.5) and cce (argmax); raw outputs otherwise."""
+        A = self.forward(X)
+        if self.loss.name == "bce" and A.shape[1] == 1:
+            return (A[:, 0] >= 0.5).astype(int)
+        if self.loss.name == "cce":
+            return A.argmax(axis=1)
+        return A
+
+    def accuracy(self, X, y):
+        """Fraction of examples whose predicted label equals the label in y (labels or one-hot)."""
+        y = np.asarray(y)
+        if y.ndim == 2:
+            y = y.argmax(axis=1) if y.shape[1] > 1 else y[:, 0]
+        return float(np.mean(self.predict(X) == y))
+
+    def __repr__(self):
+        acts = [layer.activation.name for layer in self.layers]
+        n = sum(p.size for p in self.params.values())
+        return (
+            f"MLP(sizes={self.sizes}, activations={acts}, loss={self.loss.name!r}, "
+            f"init={self.init!r}, params={n})"
+        )

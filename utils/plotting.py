@@ -1,0 +1,177 @@
+"""Pictures of what a network does: decision boundaries, training curves, gradient norms, diagrams.
+
+Every function draws into a matplotlib ``Axes`` given as ``ax`` (a new
+figure is made when it is None) and returns the ``Axes`` (or the tuple of
+them), so notebooks and widgets can compose them. The numbers come from
+``utils``; nothing here computes maths of its own beyond a grid to draw on.
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+
+CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _axes(ax, **subplot_kw):
+    if ax is None:
+        _, ax = plt.subplots(**subplot_kw)
+    return ax
+
+
+def decision_grid(X, resolution=200, margin=0.5):
+    """A grid over the bounding box of X (N, 2), widened by ``margin``.
+
+    Returns ``(xx, yy, points)``: two (R, R) coordinate arrays and the
+    (R*R, 2) points to feed a model.
+    """
+    X = np.asarray(X, dtype=float)
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def plot_points(X, y, ax=None, **kwargs):
+    """Scatter X (N, 2) coloured by integer label y (N,)."""
+    ax = _axes(ax)
+    y = np.asarray(y).astype(int)
+    labels = np.unique(y)
+    for k, label in enumerate(labels):
+        m = y == label
+        ax.scatter(X[m, 0], X[m, 1], s=kwargs.get("s", 30), c=CLASS_COLOURS[k % 10],
+                   edgecolors="k", linewidths=0.5, label=f"y = {label}", zorder=3)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return ax
+
+
+def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, title=None):
+    """Shade the regions a classifier assigns to each class, with the data on top.
+
+    ``predict`` maps points (P, 2) to labels (P,) or to probabilities (P,) /
+    (P, 1) of class 1; probabilities are shaded continuously with the 0.5
+    contour drawn as the boundary.
+    """
+    ax = _axes(ax)
+    xx, yy, pts = decision_grid(X, resolution, margin)
+    out = np.asarray(predict(pts), dtype=float)
+    if out.ndim == 2 and out.shape[1] == 1:
+        out = out[:, 0]
+    if out.ndim == 2:
+        out = out.argmax(axis=1).astype(float)
+    zz = out.reshape(xx.shape)
+    if np.all(np.isin(zz, np.arange(10))):
+        k = int(max(zz.max(), np.max(y))) + 1
+        ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5,
+                    cmap=ListedColormap(CLASS_COLOURS[:k]), alpha=0.25)
+    else:
+        ax.contourf(xx, yy, zz, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35)
+    if zz.min() < 0.5 < zz.max():
+        ax.contour(xx, yy, zz, levels=[0.5], colors="k", linewidths=1.5)
+    plot_points(X, y, ax)
+    ax.set_xlim(xx.min(), xx.max())
+    ax.set_ylim(yy.min(), yy.max())
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history, axes=None, label=None):
+    """Loss (and accuracy, when recorded) per epoch from :meth:`utils.MLP.fit`'s history."""
+    has_acc = bool(history.get("accuracy"))
+    if axes is None:
+        _, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(10 if has_acc else 5, 3.5))
+    axes = np.atleast_1d(axes)
+    axes[0].plot(history["loss"], label=label)
+    axes[0].set_xlabel("epoch")
+    axes[0].set_ylabel("loss")
+    axes[0].set_title("training loss")
+    if has_acc and len(axes) > 1:
+        axes[1].plot(history["accuracy"], label=label)
+        axes[1].set_xlabel("epoch")
+        axes[1].set_ylabel("accuracy")
+        axes[1].set_ylim(-0.02, 1.02)
+        axes[1].set_title("training accuracy")
+    if label is not None:
+        for a in axes:
+            a.legend()
+    return tuple(axes)
+
+
+def plot_grad_norms(grad_norms, ax=None, label=None):
+    """Per-layer gradient norms on a log scale.
+
+    ``grad_norms`` is one list of per-layer norms (plotted against the layer
+    number), or a history of such lists, one per epoch (one line per layer
+    over the epochs).
+    """
+    ax = _axes(ax)
+    g = np.asarray(grad_norms, dtype=float)
+    if g.ndim == 1:
+        ax.semilogy(np.arange(1, g.size + 1), g, "o-", label=label)
+        ax.set_xlabel("layer (1 = next to the input)")
+        ax.set_xticks(np.arange(1, g.size + 1))
+    else:
+        for layer in range(g.shape[1]):
+            ax.semilogy(g[:, layer], label=f"layer {layer + 1}")
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize="small", ncol=2)
+    ax.set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
+    if label is not None and g.ndim == 1:
+        ax.legend()
+    return ax
+
+
+def draw_network(sizes, ax=None, weights=None, node_values=None, edge_labels=None,
+                 node_labels=None, highlight=None, fmt="{:.3f}"):
+    """Draw a layered network with values on its nodes and edges.
+
+    sizes : widths ``[D, H1, ..., M]``.
+    weights : optional list of (n_l, n_{l+1}) arrays, one per layer, written
+        on the edges (edge width follows |weight|).
+    node_values : optional list of (n_l,) arrays, written inside the nodes.
+    edge_labels : optional list of (n_l, n_{l+1}) arrays of strings or numbers
+        that override ``weights`` as the edge text (e.g. gradients).
+    node_labels : optional list of lists of strings, written above the nodes.
+    highlight : optional set of ("node", layer, i) / ("edge", layer, i, j)
+        tuples drawn in orange, for steppers.
+    """
+    ax = _axes(ax, figsize=(2.2 * len(sizes) + 1, 1.1 * max(sizes) + 1))
+    tallest = max(sizes)
+    pos = [np.column_stack([np.full(n, 2.0 * x), (n - 1) / 2.0 - np.arange(n)]) for x, n in enumerate(sizes)]
+    highlight = highlight or set()
+    for l in range(len(sizes) - 1):
+        for i in range(sizes[l]):
+            for j in range(sizes[l + 1]):
+                (x0, y0), (x1, y1) = pos[l][i], pos[l + 1][j]
+                hot = ("edge", l, i, j) in highlight
+                w = None if weights is None else float(weights[l][i, j])
+                lw = 1.0 if w is None else 0.5 + 2.5 * min(abs(w), 2.0) / 2.0
+                colour = "#ff7f0e" if hot else ("#555555" if w is None or w >= 0 else "#1f77b4")
+                ax.plot([x0, x1], [y0, y1], color=colour, lw=lw, zorder=1)
+                text = None
+                if edge_labels is not None:
+                    v = edge_labels[l][i][j]
+                    text = v if isinstance(v, str) else fmt.format(v)
+                elif w is not None:
+                    text = fmt.format(w)
+                if text:
+                    t = 0.3 if i % 2 == 0 else 0.7
+                    ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), text, fontsize=8, ha="center",
+                            va="center", zorder=4,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
+    for l, p in enumerate(pos):
+        for i, (x, y) in enumerate(p):
+            hot = ("node", l, i) in highlight
+            ax.add_patch(plt.Circle((x, y), 0.32, fc="#ffe0b3" if hot else "white",
+                                    ec="#ff7f0e" if hot else "k", lw=1.5, zorder=2))
+            if node_values is not None and node_values[l] is not None:
+                ax.text(x, y, fmt.format(float(np.asarray(node_values[l])[i])), ha="center",
+                        va="center", fontsize=8, zorder=3)
+            if node_labels is not None:
+                ax.text(x, y + 0.42, node_labels[l][i], ha="center", va="bottom", fontsize=9, zorder=3)
+    ax.set_xlim(-0.8, 2.0 * (len(sizes) - 1) + 0.8)
+    ax.set_ylim(-(tallest - 1) / 2.0 - 0.7, (tallest - 1) / 2.0 + 0.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
