@@ -1,0 +1,50 @@
+"""Plots: each draws what it says, from utils' numbers."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from utils import MLP, data, plotting  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_decision_boundary_shades_both_classes():
+    """Does the boundary plot shade both classes and draw the 0.5 contour of a trained net?"""
+    X, y = data.make_blobs(60, seed=0)
+    net = MLP([2, 4, 1], "tanh", seed=0)
+    net.fit(X, y, lr=0.5, epochs=100)
+    ax = plotting.plot_decision_boundary(net.predict_proba, X, y, resolution=50)
+    assert len(ax.collections) >= 3  # filled regions, the 0.5 contour, the points
+    xx, yy, pts = plotting.decision_grid(X, resolution=50)
+    assert xx.shape == (50, 50) and pts.shape == (2500, 2)
+    assert pts[:, 0].min() < X[:, 0].min() and pts[:, 1].max() > X[:, 1].max()
+
+
+def test_history_and_grad_norms():
+    """Do the curves plot every epoch, and the gradient norms use a log scale?"""
+    X, y = data.xor()
+    history = MLP([2, 3, 3, 1], seed=0).fit(X, y, lr=1.0, epochs=25)
+    loss_ax, acc_ax = plotting.plot_history(history)
+    assert len(loss_ax.lines[0].get_ydata()) == 25 and len(acc_ax.lines[0].get_ydata()) == 25
+    ax = plotting.plot_grad_norms(history["grad_norms"])
+    assert ax.get_yscale() == "log" and len(ax.lines) == 3
+    ax = plotting.plot_grad_norms(history["grad_norms"][0])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), history["grad_norms"][0])
+
+
+def test_network_diagram_shows_values():
+    """Does the diagram write node values and edge weights where they belong?"""
+    W1 = np.array([[0.15, 0.2], [0.2, 0.3]])
+    ax = plotting.draw_network([2, 2, 1], weights=[W1, np.array([[0.4], [0.5]])],
+                               node_values=[[0.12, 0.3], [0.544, 0.578], [0.7]])
+    texts = {t.get_text() for t in ax.texts}
+    assert {"0.120", "0.300", "0.544", "0.578", "0.700", "0.150", "0.400", "0.500"} <= texts
+    assert len(ax.patches) == 5  # one circle per node
