@@ -17,7 +17,9 @@ def test_truth_tables():
         data.logic_gate("IMPLIES")
 
 
-@pytest.mark.parametrize("make", [data.make_moons, data.make_circles, data.make_spirals, data.make_blobs])
+@pytest.mark.parametrize(
+    "make", [data.make_moons, data.make_circles, data.make_spirals, data.make_blobs, data.make_xor]
+)
 def test_toy_sets_are_seeded(make):
     """Does each 2-D set give the same points for the same seed and other points for another?"""
     X1, y1 = make(n=101, seed=7)
@@ -28,6 +30,13 @@ def test_toy_sets_are_seeded(make):
     np.testing.assert_array_equal(y1, y2)
     assert not np.allclose(X1, X3)
     assert set(np.unique(y1)) == {0, 1}
+
+
+def test_xor_cloud_labels_its_corners():
+    """Is each point of the XOR cloud labelled with the XOR of the corner it scatters around?"""
+    X, y = data.make_xor(200, std=0.1, seed=0)
+    corner = np.round(np.clip(X, 0, 1)).astype(int)
+    np.testing.assert_array_equal(y, corner[:, 0] ^ corner[:, 1])
 
 
 def test_digits_ship_with_the_package():

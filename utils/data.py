@@ -43,6 +43,14 @@ def xor(encoding="binary"):
     return logic_gate("XOR", encoding)
 
 
+def make_xor(n=100, std=0.15, seed=0):
+    """A cloud of XOR: ``n`` points scattered (``std``) around the corners of the unit square,
+    each labelled with the XOR of its corner."""
+    corners = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=float)  # XOR of corner k is k % 2
+    X, k = make_blobs(n, centers=corners, std=std, seed=seed)
+    return X, k % 2
+
+
 def make_moons(n=200, noise=0.1, seed=0):
     """Two interleaving half circles; ``n`` points split evenly, Gaussian ``noise``."""
     rng = np.random.default_rng(seed)

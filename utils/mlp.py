@@ -187,9 +187,11 @@ class MLP:
         ``seed``. ``callback(epoch, net, history)``, if given, runs after each
         epoch and may return True to stop early.
 
-        Returns a dict of per-epoch lists: ``loss`` (mean batch loss),
-        ``accuracy`` (on the training set, classification losses only) and
-        ``grad_norms`` (one list of per-layer norms of dW per epoch).
+        Returns a dict of per-epoch lists: ``loss`` and ``accuracy`` (on the
+        training set, as each step saw it before updating: the mean over the
+        epoch's batches, weighted by batch size; accuracy for classification
+        losses only) and ``grad_norms`` (one list of per-layer norms of dW per
+        epoch, from its last step).
 
         Raises FloatingPointError when the loss stops being finite.
         """
@@ -202,15 +204,16 @@ class MLP:
         history = {"loss": [], "accuracy": [], "grad_norms": []}
         classify = self.loss.name in ("bce", "cce")
         for epoch in range(epochs):
+            # loss and accuracy are those of the parameters before each update,
+            # read off the forward pass that the step makes anyway
             if batch_size is None or batch_size >= N:
                 loss = self.train_step(X, Y, lr)
+                hits = self._hits(Y)
             else:
-                order = rng.permutation(N)
-                losses = [
-                    self.train_step(X[idx], Y[idx], lr)
-                    for idx in np.array_split(order, int(np.ceil(N / batch_size)))
-                ]
-                loss = float(np.mean(losses))
+                loss = hits = 0.0
+                for idx in np.array_split(rng.permutation(N), int(np.ceil(N / batch_size))):
+                    loss += self.train_step(X[idx], Y[idx], lr) * len(idx) / N
+                    hits += self._hits(Y[idx]) * len(idx) / N
             if not np.isfinite(loss):
                 raise FloatingPointError(
                     f"the loss became {loss} at epoch {epoch} with learning rate {lr}: "
@@ -220,10 +223,17 @@ class MLP:
             history["loss"].append(loss)
             history["grad_norms"].append(self.grad_norms())
             if classify:
-                history["accuracy"].append(self.accuracy(X, y))
+                history["accuracy"].append(hits)
             if callback is not None and callback(epoch, self, history):
                 break
         return history
+
+    def _hits(self, Y):
+        """Fraction of the last forward pass's predictions that match the targets Y (N, M)."""
+        A = self.layers[-1].A
+        if A.shape[1] == 1:
+            return float(np.mean((A >= 0.5) == (Y >= 0.5)))
+        return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))
 
     def predict_proba(self, X):
         """Output activations (N, M) for inputs X (N, D)."""
