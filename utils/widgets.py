@@ -320,6 +320,305 @@ def neuron_explorer(X=None, y=None, w=(1.0, 1.0), b=0.0, lr=0.5, seed=0):
 
 
 # ---- notebook 2: the gate explorer ----------------------------------------------
+# Imports for this section sit here so that each notebook's section stays self-contained.
+import html as _html  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from utils import data as _data  # noqa: E402
+from utils.perceptron import Perceptron as _Perceptron  # noqa: E402
+from utils.perceptron import perceptron_predict as _perceptron_predict  # noqa: E402
+from utils.perceptron import perceptron_update as _perceptron_update  # noqa: E402
+
+#: The unit that goes with each encoding of a gate: step outputs 0/1, sign outputs -1/1.
+GATE_ACTIVATION = {"binary": "step", "bipolar": "sign"}
+_GATE_RIGHT, _GATE_WRONG = "#2ca02c", "#d62728"
+_GATE_SHADE_OTHER, _GATE_SHADE_CLASS1 = "#1f77b4", "#d62728"  # plotting.CLASS_COLOURS[0], [1]
+
+
+def _gate_num(v):
+    return f"{float(v):g}"
+
+
+def _gate_linear_text(w, b):
+    """'$2x_1 - 1x_2 + 0.5$' for w = (2, -1), b = 0.5 (matplotlib mathtext)."""
+    text = f"{_gate_num(w[0])}x_1"
+    for v, name in ((w[1], "x_2"), (b, "")):
+        text += f" {'-' if v < 0 else '+'} {_gate_num(abs(v))}{name}"
+    return f"${text}$"
+
+
+def truth_table_html(X, columns, correct=None, highlight=None):
+    """An HTML truth table: inputs X (N, 2) as x1, x2, then each named column.
+
+    columns : dict header -> values (N,), shown in order.
+    correct : optional (N,) booleans; adds a column of ✓ (right) / ✗ (wrong).
+    highlight : optional row index (0-based) to shade, e.g. the example a step used.
+    """
+    X = np.asarray(X)
+    cell = "padding:2px 10px;text-align:center;border:1px solid #bbb"
+    head = ["x<sub>1</sub>", "x<sub>2</sub>"] + [_html.escape(str(k)) for k in columns]
+    if correct is not None:
+        head.append("right?")
+    rows = ["<tr>" + "".join(f"<th style='{cell}'>{h}</th>" for h in head) + "</tr>"]
+    for n in range(X.shape[0]):
+        cells = [_gate_num(X[n, 0]), _gate_num(X[n, 1])]
+        cells += [_gate_num(np.asarray(v)[n]) for v in columns.values()]
+        if correct is not None:
+            cells.append(f"<b style='color:{_GATE_RIGHT}'>✓</b>" if correct[n]
+                         else f"<b style='color:{_GATE_WRONG}'>✗</b>")
+        shade = " style='background:#ffe0b3'" if highlight == n else ""
+        tds = "".join(f"<td style='{cell}'>{c}</td>" for c in cells)
+        rows.append(f"<tr{shade}>{tds}</tr>")
+    return "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
+
+
+def decision_line(w, b, xlim, ylim):
+    r"""End points ``(xs, ys)`` of the line :math:`w_1 x_1 + w_2 x_2 + b = 0` across a box.
+
+    Solves :math:`x_2 = -(w_1 x_1 + b) / w_2` when the line is nearer horizontal
+    (:math:`|w_2| \ge |w_1|`), else :math:`x_1 = -(w_2 x_2 + b) / w_1`, so that a
+    vertical line (:math:`w_2 = 0`) works too. Returns None when w = 0: then
+    z = b everywhere and there is no line.
+    """
+    w1, w2 = (float(v) for v in w)
+    if w1 == 0 and w2 == 0:
+        return None
+    if abs(w2) >= abs(w1):
+        xs = np.array(xlim, dtype=float)
+        return xs, -(w1 * xs + b) / w2
+    ys = np.array(ylim, dtype=float)
+    return -(w2 * ys + b) / w1, ys
+
+
+def plot_perceptron(X, y, w, b, activation="step", ax=None, lim=None, legend=True,
+                    resolution=201):
+    r"""Picture of a perceptron on 2-D data: its line, its class-1 side, its normal w, its mistakes.
+
+    The region the perceptron calls class 1 is shaded red, the other blue;
+    the line :math:`\mathbf w \cdot \mathbf x + b = 0` is black, with the
+    normal vector w drawn (to scale 1/‖w‖, only its direction matters) from
+    the line towards the side it points to. The points are drawn as in the
+    lecture: x for target 1, o for the other target (0 or -1); green if the
+    perceptron gets them right, red if wrong.
+
+    X (N, 2), y (N,), w (2,), b a float; ``lim`` is (lo, hi) for both axes
+    (default: the data's range widened by 0.6). Returns the Axes.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt  # only for standalone use; widgets draw on Agg figures
+
+        _, ax = plt.subplots(figsize=(3.5, 3.5))
+    X, y, w = np.asarray(X, dtype=float), np.asarray(y), np.asarray(w, dtype=float)
+    lo, hi = lim if lim is not None else (X.min() - 0.6, X.max() + 0.6)
+    grid = np.linspace(lo, hi, resolution)
+    xx, yy = np.meshgrid(grid, grid)
+    points = np.column_stack([xx.ravel(), yy.ravel()])  # (R*R, 2)
+    class1 = (_perceptron_predict(points, w, b, activation) == 1).reshape(xx.shape)
+    ax.imshow(class1, origin="lower", extent=(lo, hi, lo, hi), vmin=0, vmax=1, alpha=0.15,
+              cmap=_gate_colours(), interpolation="nearest", aspect="equal")
+    line = decision_line(w, b, (lo, hi), (lo, hi))
+    if line is not None:
+        ax.plot(*line, "k-", lw=2)
+        centre = np.array([(lo + hi) / 2, (lo + hi) / 2])
+        foot = centre - (centre @ w + b) / (w @ w) * w  # the point of the line nearest the centre
+        tip = foot + 0.22 * (hi - lo) * w / np.linalg.norm(w)
+        ax.annotate("", xy=tip, xytext=foot, arrowprops=dict(arrowstyle="-|>", lw=2, color="k"))
+        ax.text(*(tip + 0.03 * (hi - lo) * w / np.linalg.norm(w)), "w", fontsize=12,
+                ha="center", va="center", fontweight="bold")
+    right = _perceptron_predict(X, w, b, activation) == y
+    for is_class1, marker in ((True, "X"), (False, "o")):
+        m = (y == 1) == is_class1
+        ax.scatter(X[m, 0], X[m, 1], s=150, marker=marker, edgecolors="k", linewidths=1,
+                   c=np.where(right[m], _GATE_RIGHT, _GATE_WRONG), zorder=3)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    if len(np.unique(X)) <= 5:  # a truth table: ticks at its input values, fewer to draw
+        ax.set_xticks(np.unique(X))
+        ax.set_yticks(np.unique(X))
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if legend:
+        other = 0 if activation == "step" else -1
+        ax.legend(handles=_gate_legend(other), loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                  ncol=2, fontsize=7, frameon=False)
+    return ax
+
+
+def _gate_colours():
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([_GATE_SHADE_OTHER, _GATE_SHADE_CLASS1])
+
+
+def _gate_legend(other):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    grey = dict(ls="none", mfc="#bbbbbb", mec="k", ms=8)
+    return [Line2D([], [], marker="X", label="target 1", **grey),
+            Line2D([], [], marker="o", label=f"target {other}", **grey),
+            Patch(fc=_GATE_RIGHT, ec="k", label="right"),
+            Patch(fc=_GATE_WRONG, ec="k", label="wrong")]
+
+
+class GateExplorer(Explorer):
+    """Notebook 2's explorer: a perceptron over a gate's truth table, set by hand or trained.
+
+    Controls: ``gate`` and ``encoding`` (binary uses the step unit, bipolar
+    the sign unit), the sliders ``w1``, ``w2``, ``b``, ``lr``, the
+    ``max_epochs`` cap, and the buttons ``step`` (one learning-rule update on
+    the next example, cycling through the rows in order), ``train`` (the rule
+    until an epoch makes no mistake, or the cap) and ``reset`` (w = 0, b = 0).
+    All maths comes from :mod:`utils.perceptron`.
+
+    State for tests: ``X``, ``y``, ``w``, ``b``, ``z``, ``y_hat``, ``correct``
+    (each (N,) or (2,)), ``next_index``, ``used_index``, ``message`` and,
+    after ``train``, ``history``.
+    """
+
+    def __init__(self, gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, max_epochs=20):
+        super().__init__()
+        c = self.controls
+        c["gate"] = widgets.Dropdown(options=list(_data.GATES), value=str(gate).upper(),
+                                     description="gate")
+        c["encoding"] = widgets.Dropdown(options=list(_data.ENCODINGS), value=encoding,
+                                         description="encoding")
+        c["w1"] = slider("w1", w[0], -4, 4)
+        c["w2"] = slider("w2", w[1], -4, 4)
+        c["b"] = slider("b", b, -4, 4)
+        c["lr"] = slider("learning rate", lr, 0.1, 2.0)
+        c["max_epochs"] = widgets.BoundedIntText(value=max_epochs, min=1, max=1000,
+                                                 description="epoch cap")
+        c["step"] = widgets.Button(description="step", tooltip="one learning-rule update")
+        c["train"] = widgets.Button(description="train", tooltip="the rule until no mistakes")
+        c["reset"] = widgets.Button(description="w = 0, b = 0")
+        self.picture = FigureImage(figsize=(4.2, 4.5))
+        self.next_index, self.used_index, self.history = 0, None, None
+        self.message = "Move the sliders, or press step / train."
+        self._holding = False  # True while step/train move several sliders at once
+
+        self.observe_controls(["w1", "w2", "b"])
+        new_table = self.guarded(lambda change: self._new_table())
+        c["gate"].observe(new_table, names="value")
+        c["encoding"].observe(new_table, names="value")
+        c["step"].on_click(self.guarded(lambda button: self.step()))
+        c["train"].on_click(self.guarded(lambda button: self.train()))
+        c["reset"].on_click(self.guarded(lambda button: self.reset()))
+        self.guarded(self.update)()
+
+    @property
+    def activation(self):
+        return GATE_ACTIVATION[self.controls["encoding"].value]
+
+    def step(self):
+        """One learning-rule update on the next example (rows in order, then round again)."""
+        X, y = self._table()
+        n = self.next_index % len(y)
+        w, b, error = _perceptron_update(X[n], y[n], self.w, self.b, self.controls["lr"].value,
+                                         self.activation)
+        y_hat = y[n] - error
+        f = _gate_num
+        change = ("no change: already right" if error == 0
+                  else f"w &larr; ({f(w[0])}, {f(w[1])}), b &larr; {f(b)}")
+        self.message = (f"Step used example {n + 1}: x = ({f(X[n, 0])}, {f(X[n, 1])}), "
+                        f"target {f(y[n])}, output {f(y_hat)}, error {f(error)}; {change}.")
+        self.used_index, self.next_index = n, (n + 1) % len(y)
+        self._set_weights(w, b)
+
+    def train(self):
+        """Run the rule from the current w, b until an epoch makes no update, or the epoch cap."""
+        X, y = self._table()
+        cap = self.controls["max_epochs"].value
+        unit = _Perceptron(2, self.activation, self.controls["lr"].value)
+        unit.w, unit.b = self.w.copy(), self.b
+        self.history = unit.fit(X, y, max_epochs=cap)
+        updates = sum(self.history["updates"])
+        if self.history["converged"]:
+            self.message = (f"Trained: converged after {self.history['epochs']} epochs "
+                            f"({updates} updates); the last epoch made no mistake.")
+        else:
+            self.message = (f"No convergence within {cap} epochs ({updates} updates; "
+                            f"{self.history['errors'][-1]} of {len(y)} rows still wrong).")
+        self.used_index, self.next_index = None, 0
+        self._set_weights(unit.w, unit.b)
+
+    def reset(self):
+        """Set w = 0, b = 0 and restart the step cycle at the first example."""
+        self.message = "Weights set to zero; the next step uses example 1."
+        self.used_index, self.next_index = None, 0
+        self._set_weights(np.zeros(2), 0.0)
+
+    def _new_table(self):
+        self.used_index, self.next_index = None, 0
+        self.message = (f"{self.controls['gate'].value} in {self.controls['encoding'].value} "
+                        f"encoding, with the {self.activation} unit.")
+        self.update()
+
+    def _table(self):
+        return _data.logic_gate(self.controls["gate"].value, self.controls["encoding"].value)
+
+    def _set_weights(self, w, b):
+        """Move the sliders (widening their range if needed), then redraw once."""
+        self._holding = True
+        try:
+            for name, v in (("w1", w[0]), ("w2", w[1]), ("b", b)):
+                s = self.controls[name]
+                s.min, s.max = min(s.min, float(v)), max(s.max, float(v))
+                s.value = float(v)
+        finally:
+            self._holding = False
+        self.update()
+
+    def update(self):
+        if self._holding:
+            return
+        c = self.controls
+        self.w = np.array([c["w1"].value, c["w2"].value])
+        self.b = float(c["b"].value)
+        self.X, self.y = self._table()
+        self.z = self.X @ self.w + self.b  # (4,), shown in the table
+        self.y_hat = _perceptron_predict(self.X, self.w, self.b, self.activation)
+        self.correct = self.y_hat == self.y
+
+        ax = self.picture.axes
+        ax.cla()  # a handful of artists: redrawing is simpler than updating them and as fast
+        lim = (-0.6, 1.6) if c["encoding"].value == "binary" else (-1.7, 1.7)
+        plot_perceptron(self.X, self.y, self.w, self.b, self.activation, ax=ax, lim=lim)
+        line = _gate_linear_text(self.w, self.b)
+        ax.set_title(f"{c['gate'].value}, line {line} = 0", fontsize=10)
+        self.picture.render()
+
+        wrong = int(np.sum(~self.correct))
+        if wrong == 0:
+            status = f"All {len(self.y)} rows right: this perceptron computes {c['gate'].value}."
+        else:
+            status = f"{wrong} of {len(self.y)} rows wrong."
+            if c["gate"].value == "XOR":
+                status += " (No line gets all four XOR rows right; the best is 3 of 4.)"
+        table = truth_table_html(self.X, {"z": self.z, "output ŷ": self.y_hat, "target y": self.y},
+                                 correct=self.correct, highlight=self.used_index)
+        self.readout.value = (f"<p>{self.message}</p><p><b>{status}</b> Next step uses example "
+                              f"{self.next_index + 1}.</p>{table}")
+
+
+def gate_explorer(gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, max_epochs=20):
+    """The gate explorer of notebook 2 (see :class:`GateExplorer`), starting at the lecture's OR.
+
+    Returns a VBox: the controls, then the picture beside the truth table,
+    then the error area; ``box.explorer`` is the :class:`GateExplorer`.
+    """
+    ex = GateExplorer(gate, encoding, w, b, lr, max_epochs)
+    c = ex.controls
+    rows = [widgets.HBox([c["gate"], c["encoding"]]),
+            widgets.HBox([c["w1"], c["w2"], c["b"]]),
+            widgets.HBox([c["lr"], c["max_epochs"]]),
+            widgets.HBox([c["step"], c["train"], c["reset"]])]
+    box = widgets.VBox(rows + [widgets.HBox([ex.picture.widget, ex.readout]), ex.errors])
+    # Laid out here rather than with Explorer.box, to put the table beside the picture.
+    box.explorer = ex
+    return box
 
 
 # ---- notebook 3: the MLP playground ---------------------------------------------
