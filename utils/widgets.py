@@ -622,6 +622,267 @@ def gate_explorer(gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, ma
 
 
 # ---- notebook 3: the MLP playground ---------------------------------------------
+# Each notebook's section keeps its own imports, so sections can be added independently.
+import time as _time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from utils import data as _data  # noqa: E402
+from utils.mlp import MLP as _MLP  # noqa: E402
+from utils.plotting import CLASS_COLOURS as _CLASS_COLOURS  # noqa: E402
+from utils.plotting import decision_grid as _decision_grid  # noqa: E402
+
+PLAYGROUND_DATASETS = ("XOR cloud", "XOR (4 points)", "moons", "circles", "spirals")
+PLAYGROUND_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
+PLAYGROUND_LEARNING_RATES = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+def _playground_pale(cmap_name, strength=0.6):
+    """A lighter copy of a colour map, so that the data points stand out on it."""
+    from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
+
+    rgba = colormaps[cmap_name](np.linspace(0, 1, 256))
+    rgba[:, :3] = 1 - strength * (1 - rgba[:, :3])
+    return ListedColormap(rgba, name=f"pale_{cmap_name}")
+
+
+def playground_data(name, seed=0):
+    """A 2-D data set of the playground, made by ``utils.data``: ``X`` (N, 2), ``y`` (N,) of 0/1.
+
+    ``XOR cloud`` is 100 points scattered (std 0.15) around the four corners
+    of the unit square, labelled with the XOR of the corner; ``XOR (4 points)``
+    is the truth table itself.
+    """
+    if name == "XOR (4 points)":
+        return _data.xor()
+    if name == "XOR cloud":
+        return _data.make_xor(100, std=0.15, seed=seed)
+    if name == "moons":
+        return _data.make_moons(150, noise=0.15, seed=seed)
+    if name == "circles":
+        return _data.make_circles(150, noise=0.08, factor=0.5, seed=seed)
+    if name == "spirals":
+        return _data.make_spirals(150, noise=0.1, seed=seed)
+    raise ValueError(f"unknown data set {name!r}; valid ones are: {', '.join(PLAYGROUND_DATASETS)}")
+
+
+def _playground_unit_line(w, b, xlim, ylim):
+    """End points of the line w[0] x1 + w[1] x2 + b = 0 across the box, for drawing."""
+    if abs(w[1]) >= abs(w[0]) and w[1] != 0:
+        x1 = np.array(xlim)
+        return x1, -(b + w[0] * x1) / w[1]
+    if w[0] != 0:
+        x2 = np.array(ylim)
+        return -(b + w[1] * x2) / w[0], x2
+    return [], []
+
+
+class PlaygroundExplorer(Explorer):
+    """An MLP playground in the spirit of playground.tensorflow.org: a 2-H-1 network on a 2-D set.
+
+    Changing any control retrains a fresh ``MLP([2, width, 1], activation,
+    loss="bce", seed=seed)`` for ``epochs`` epochs of full-batch gradient
+    descent with step ``lr``; the *Train more* button continues from the
+    current weights. Training runs in chunks and the picture is redrawn
+    between chunks whenever ``frame_interval`` seconds have passed, so a long
+    run is seen learning; a short one (XOR) is drawn once, at the end.
+    :meth:`retrain` does all this from a test; ``timings`` keeps the seconds
+    the last training and the last drawing took.
+
+    The picture: the network's P(y = 1 | x) over the plane (red = class 1,
+    blue = class 0, white = the boundary) with the data and each hidden
+    unit's line z = 0 (dashed); the loss per epoch; one small panel per hidden
+    unit with its activation over the same plane and its line.
+    """
+
+    MAX_WIDTH = 8
+    CHUNK = 50  # epochs between checks of the clock
+
+    def __init__(self, dataset="XOR cloud", width=4, activation="tanh", lr=1.0, epochs=300,
+                 seed=0, resolution=40, dpi=72, frame_interval=0.25):
+        super().__init__()
+        self.resolution, self.frame_interval = resolution, frame_interval
+        style = {"description_width": "initial"}
+        self.controls = {
+            "dataset": widgets.Dropdown(options=PLAYGROUND_DATASETS, value=dataset,
+                                        description="data set", style=style),
+            "width": widgets.IntSlider(value=width, min=1, max=self.MAX_WIDTH,
+                                       description="hidden width", continuous_update=False,
+                                       style=style),
+            "activation": widgets.Dropdown(options=PLAYGROUND_ACTIVATIONS, value=activation,
+                                           description="activation", style=style),
+            "lr": widgets.Dropdown(options=PLAYGROUND_LEARNING_RATES, value=lr,
+                                   description="learning rate", style=style),
+            "epochs": widgets.IntSlider(value=epochs, min=50, max=5000, step=50,
+                                        description="epochs", continuous_update=False,
+                                        style=style),
+            "seed": widgets.BoundedIntText(value=seed, min=0, max=10**6, description="seed",
+                                           style=style, layout=widgets.Layout(width="140px")),
+        }
+        self.train_button = widgets.Button(
+            description="Train more", icon="play",
+            tooltip="train `epochs` more epochs from the current weights",
+        )
+        self.train_button.on_click(self.guarded(lambda _: self.train()))
+        self.net, self.losses = None, []
+        self.timings = {}
+        self._build_figure(dpi)
+        self.observe_controls()
+
+    # ---- the picture, made once ---------------------------------------------
+    def _build_figure(self, dpi):
+        from matplotlib.lines import Line2D
+
+        self.picture = FigureImage(figsize=(8.0, 3.5), dpi=dpi)
+        pale = _playground_pale("RdBu_r")  # blue = class 0, red = class 1, like the points
+        fig = self.picture.figure
+        fig.set_layout_engine(None)  # fixed positions: no layout pass before every frame
+        ax = self.picture.axes
+        ax.set_position([0.07, 0.13, 0.36, 0.8])
+        blank = np.full((2, 2), 0.5)
+        self.prob_image = ax.imshow(blank, origin="lower", cmap=pale, vmin=0, vmax=1,
+                                    aspect="auto", interpolation="bilinear")
+        self.unit_lines = [ax.add_line(Line2D([], [], color="k", lw=0.8, ls="--", alpha=0.5))
+                           for _ in range(self.MAX_WIDTH)]
+        self.points = ax.scatter([], [], s=16, edgecolors="k", linewidths=0.5, zorder=3)
+        ax.set_xlabel("x1", fontsize=8, labelpad=1)
+        ax.set_ylabel("x2", fontsize=8, labelpad=1)
+        ax.locator_params(nbins=4)
+        ax.text(0.5, 1.02, "P(y = 1 | x)", transform=ax.transAxes, ha="center", fontsize=10)
+        ax.tick_params(labelsize=7)
+        self.ax_data = ax
+
+        self.ax_loss = fig.add_axes([0.50, 0.62, 0.47, 0.3])
+        (self.loss_line,) = self.ax_loss.plot([], [], color="k", lw=1.2)
+        self.ax_loss.text(0.5, 1.04, "training loss (BCE)", transform=self.ax_loss.transAxes,
+                          ha="center", fontsize=10)
+        self.ax_loss.set_xlabel("epoch", fontsize=8, labelpad=1)
+        self.ax_loss.tick_params(labelsize=7)
+        self.ax_loss.locator_params(nbins=4)
+
+        self.unit_panels = []
+        cols, w, h = 4, 0.1, 0.2
+        for j in range(self.MAX_WIDTH):
+            r, c = divmod(j, cols)
+            uax = fig.add_axes([0.50 + c * (w + 0.025), 0.26 - r * (h + 0.05), w, h])
+            im = uax.imshow(blank, origin="lower", cmap=pale, aspect="auto",
+                            interpolation="bilinear")
+            line = uax.add_line(Line2D([], [], color="k", lw=0.8))
+            uax.axis("off")  # no ticks to lay out: these panels are redrawn on every frame
+            uax.text(0.5, 1.03, f"h{j + 1}", transform=uax.transAxes, ha="center", fontsize=8)
+            self.unit_panels.append((uax, im, line))
+
+    def _show_data(self):
+        """Load the chosen data set and fit every panel to it."""
+        self.X, self.y = playground_data(self.controls["dataset"].value)
+        xx, yy, self.grid = _decision_grid(self.X, self.resolution, margin=0.4)  # grid (R*R, 2)
+        self.xlim, self.ylim = (xx.min(), xx.max()), (yy.min(), yy.max())
+        extent = (*self.xlim, *self.ylim)
+        self.points.set_offsets(self.X)
+        self.points.set_facecolors([_CLASS_COLOURS[k] for k in self.y])
+        self.points.set_sizes([50 if len(self.y) <= 10 else 14])
+        panels = [(self.ax_data, self.prob_image)] + [(a, i) for a, i, _ in self.unit_panels]
+        for ax, im in panels:
+            im.set_extent(extent)
+            ax.set_xlim(self.xlim)
+            ax.set_ylim(self.ylim)
+
+    # ---- training -------------------------------------------------------------
+    def update(self):
+        """Any control changed: start again from scratch."""
+        self.retrain()
+
+    def retrain(self):
+        """Build a fresh network from the controls, train it ``epochs`` epochs and redraw."""
+        c = {name: w.value for name, w in self.controls.items()}
+        self._show_data()
+        self.net = _MLP([2, c["width"], 1], c["activation"], loss="bce", seed=c["seed"])
+        self.losses = []
+        return self.train()
+
+    def train(self, num_epochs=None):
+        """Train ``num_epochs`` more epochs (default: the epochs control) in chunks, then draw."""
+        if self.net is None:
+            return self.retrain()
+        num_epochs = self.controls["epochs"].value if num_epochs is None else int(num_epochs)
+        lr = self.controls["lr"].value
+        Y = self.net.targets(self.y)  # (N, 1)
+        start = last_frame = _time.perf_counter()
+        done = 0
+        while done < num_epochs:
+            for _ in range(min(self.CHUNK, num_epochs - done)):
+                loss = float(self.net.train_step(self.X, Y, lr))
+                if not np.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the loss became {loss} at epoch {len(self.losses) + 1}: the learning "
+                        f"rate {lr} may be too large for this network; try a smaller one"
+                    )
+                self.losses.append(loss)
+                done += 1
+            if done < num_epochs and _time.perf_counter() - last_frame > self.frame_interval:
+                self.draw()
+                last_frame = _time.perf_counter()
+        self.timings["train"] = _time.perf_counter() - start
+        return self.draw()
+
+    # ---- drawing --------------------------------------------------------------
+    def draw(self):
+        """Update every artist from the current network and render; returns the PNG bytes."""
+        t0 = _time.perf_counter()
+        R = self.resolution
+        P = self.net.forward(self.grid)  # (R*R, 1)
+        H = self.net.layers[0].A  # (R*R, width): the hidden units on the grid
+        W1, b1 = self.net.params["W1"], self.net.params["b1"]  # (2, width), (width,)
+        width = W1.shape[1]
+        self.prob_image.set_data(P.reshape(R, R))
+        act = self.net.layers[0].activation.name
+        for j, ((uax, im, line), dashed) in enumerate(zip(self.unit_panels, self.unit_lines)):
+            on = j < width
+            uax.set_visible(on)
+            dashed.set_visible(on)
+            if not on:
+                continue
+            h = H[:, j].reshape(R, R)
+            im.set_data(h)
+            # colour limits that put white where z = 0 (the unit's line): red = on, blue = off
+            if act == "sigmoid":
+                im.set_clim(0.0, 1.0)
+            else:
+                top = 1.0 if act == "tanh" else max(float(np.abs(h).max()), 1e-12)
+                im.set_clim(-top, top)
+            ends = _playground_unit_line(W1[:, j], b1[j], self.xlim, self.ylim)
+            line.set_data(*ends)
+            dashed.set_data(*ends)
+        n = len(self.losses)
+        self.loss_line.set_data(np.arange(1, n + 1), self.losses)
+        self.ax_loss.set_xlim(0, max(n, 1))
+        self.ax_loss.set_ylim(0, max(max(self.losses, default=1.0), 1e-3) * 1.05)
+        accuracy = self.net.accuracy(self.X, self.y)
+        self.readout.value = (
+            f"epoch {n} &middot; loss {self.losses[-1] if n else float('nan'):.4f} &middot; "
+            f"training accuracy {accuracy:.0%} &middot; {self.net}"
+        )
+        png = self.picture.render()
+        self.timings["draw"] = _time.perf_counter() - t0
+        return png
+
+    def box(self, layout_rows=None):
+        """The controls in two rows, the picture, the readout and the error area."""
+        c = self.controls
+        rows = layout_rows or [
+            widgets.HBox([c["dataset"], c["width"], c["activation"]]),
+            widgets.HBox([c["lr"], c["epochs"], c["seed"], self.train_button]),
+        ]
+        return super().box(rows)
+
+
+def mlp_playground(dataset="XOR cloud", width=4, activation="tanh", lr=1.0, epochs=300, seed=0,
+                   **kwargs):
+    """The MLP playground of notebook 3, trained once with these settings; returns its VBox."""
+    explorer = PlaygroundExplorer(dataset, width, activation, lr, epochs, seed, **kwargs)
+    explorer.guarded(explorer.retrain)()
+    return explorer.box()
 
 
 # ---- notebook 4: the backprop stepper -------------------------------------------
