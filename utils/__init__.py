@@ -36,6 +36,7 @@ Modules
 ``mlp``          the multi-layer perceptron of any depth
 ``perceptron``   Rosenblatt's perceptron and its learning rule
 ``gradcheck``    centred numerical gradients and relative errors
+``trace``        a forward and backward pass recorded one quantity at a time
 ``data``         logic gates, 2-D toy sets, the 8x8 digits images
 ``checks``       assertions with diagnoses, used by the notebooks' tests
 ``plotting``     decision boundaries, curves, network diagrams (matplotlib)
@@ -47,7 +48,8 @@ on first use (``utils.plotting`` or ``from utils import plotting``) to keep
 """
 import importlib
 
-from utils import activations, checks, data, gradcheck, layers, losses, mlp, perceptron, shapes
+from utils import (activations, checks, data, gradcheck, layers, losses, mlp, perceptron, shapes,
+                   trace)
 from utils.mlp import MLP
 from utils.perceptron import Perceptron
 
@@ -64,6 +66,7 @@ __all__ = [
     "perceptron",
     "plotting",
     "shapes",
+    "trace",
     "widgets",
 ]
 
