@@ -218,6 +218,7 @@ class MLP:
                 raise FloatingPointError(
                     f"the loss became {loss} at epoch {epoch} with learning rate {lr}: "
                     "the learning rate may be too large (try a tenth of it), "
+                    "the initial weights too large (try init='xavier' or 'he'), "
                     "or the inputs may need scaling"
                 )
             history["loss"].append(loss)

@@ -98,22 +98,22 @@ def plot_history(history, axes=None, label=None):
     return tuple(axes)
 
 
-def plot_grad_norms(grad_norms, ax=None, label=None):
+def plot_grad_norms(grad_norms, ax=None, label=None, **line_kwargs):
     """Per-layer gradient norms on a log scale.
 
     ``grad_norms`` is one list of per-layer norms (plotted against the layer
     number), or a history of such lists, one per epoch (one line per layer
-    over the epochs).
+    over the epochs). ``line_kwargs`` (colour, style...) go to matplotlib.
     """
     ax = _axes(ax)
     g = np.asarray(grad_norms, dtype=float)
     if g.ndim == 1:
-        ax.semilogy(np.arange(1, g.size + 1), g, "o-", label=label)
+        ax.semilogy(np.arange(1, g.size + 1), g, "o-", label=label, **line_kwargs)
         ax.set_xlabel("layer (1 = next to the input)")
         ax.set_xticks(np.arange(1, g.size + 1))
     else:
         for layer in range(g.shape[1]):
-            ax.semilogy(g[:, layer], label=f"layer {layer + 1}")
+            ax.semilogy(g[:, layer], label=f"layer {layer + 1}", **line_kwargs)
         ax.set_xlabel("epoch")
         ax.legend(fontsize="small", ncol=2)
     ax.set_ylabel(r"$\|\partial L / \partial W_\ell\|$")

@@ -1169,3 +1169,252 @@ def softmax_explorer(classes=SHEET_CLASSES, scores=SHEET_SCORES, temperature=1.0
 
 
 # ---- notebook 6: the vanishing-gradient explorer --------------------------------
+# This section's own imports (kept here so that the sections stay independent).
+import time as _vg_time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from utils import data as _vg_data  # noqa: E402
+from utils.mlp import MLP as _VG_MLP  # noqa: E402
+from utils.shapes import check_shape as _vg_check_shape  # noqa: E402
+
+VANISHING_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
+# dropdown label -> value; the value names the utils initialiser, and its std for "normal"
+VANISHING_INITS = (
+    ("Xavier: N(0, 2/(D+M))", "xavier"),
+    ("He: N(0, 2/D)", "he"),
+    ("normal, std 0.01 (too small)", "normal 0.01"),
+    ("normal, std 1 (too large)", "normal 1"),
+)
+VANISHING_WIDTHS = (2, 4, 8, 16, 32)
+
+
+def _vg_scheme(init):
+    """Dropdown value -> (scheme, std) for :class:`utils.MLP`: "normal 1" -> ("normal", 1.0)."""
+    scheme, _, std = init.partition(" ")
+    return scheme, (float(std) if std else None)
+
+
+def _vg_positive(values):
+    """A copy with every entry that a log axis cannot show (0, negative, inf, nan) set to nan."""
+    v = np.array(values, dtype=float)
+    v[~(np.isfinite(v) & (v > 0))] = np.nan
+    return v
+
+
+class VanishingExplorer(Explorer):
+    r"""Per-layer gradient norms of a deep network at initialisation, and a short training run.
+
+    Controls (``self.controls``): ``"depth"`` :math:`L`, the number of weight
+    layers; ``"width"``, the units in each of the :math:`L - 1` hidden layers;
+    ``"activation"`` of the hidden layers (the output is one sigmoid unit with
+    binary cross-entropy); ``"init"``, the initialiser.
+
+    Left panel: :math:`\|\partial L / \partial W_\ell\|` for
+    :math:`\ell = 1 \dots L` on a log scale, for each seed (thin) and their
+    geometric mean (thick), with sigmoid + Xavier at the same depth and width
+    as a grey reference and a dotted line that falls by the factor 1/4 per
+    layer (the best case of a sigmoid, :math:`\sigma'(z) \le 1/4`). Right
+    panel: the training loss of the first seed's network over ``num_epochs``
+    epochs of full-batch gradient descent with step ``lr`` (a linear scale;
+    a loss far above ln 2 is cut off and its largest value named).
+
+    X : (N, D) inputs; y : (N,) labels 0/1. After each update the state is
+    in ``sizes``, ``seed_norms`` (S, L), ``norms`` (L,), ``reference`` (L,),
+    ``ratio`` (first layer / last layer), ``losses``, ``accuracy``,
+    ``diverged_at`` (the epoch whose loss was not finite, or None), ``net``
+    and ``timings``.
+    """
+
+    MAX_DEPTH = 20
+
+    def __init__(self, X, y, depth=10, width=16, activation="sigmoid", init="xavier", lr=0.3,
+                 num_epochs=50, seeds=(0, 1, 2), dpi=72):
+        super().__init__()
+        self.X = _vg_check_shape("X", np.asarray(X, dtype=float), (None, None))
+        self.y = _vg_check_shape("y", np.asarray(y), (self.X.shape[0],)).astype(int)
+        inits = [value for _, value in VANISHING_INITS]
+        if activation not in VANISHING_ACTIVATIONS:
+            raise ValueError(f"activation {activation!r} is not one of {VANISHING_ACTIVATIONS}")
+        if init not in inits:
+            raise ValueError(f"init {init!r} is not one of {tuple(inits)}")
+        if width not in VANISHING_WIDTHS:
+            raise ValueError(f"width {width!r} is not one of {VANISHING_WIDTHS}")
+        if not 2 <= depth <= self.MAX_DEPTH:
+            raise ValueError(f"depth must lie in 2..{self.MAX_DEPTH}, got {depth}")
+        if len(seeds) < 1:
+            raise ValueError("give at least one seed")
+        self.Y = self.y[:, None].astype(float)  # (N, 1): the targets of one sigmoid output
+        self.lr, self.num_epochs, self.seeds = float(lr), int(num_epochs), tuple(seeds)
+        style = {"description_width": "initial"}
+        self.controls = {
+            "depth": widgets.IntSlider(value=depth, min=2, max=self.MAX_DEPTH,
+                                       description="depth L (layers)", continuous_update=False,
+                                       style=style),
+            "width": widgets.Dropdown(options=VANISHING_WIDTHS, value=width, description="width",
+                                      style=style, layout=widgets.Layout(width="160px")),
+            "activation": widgets.Dropdown(options=VANISHING_ACTIVATIONS, value=activation,
+                                           description="hidden activation", style=style),
+            "init": widgets.Dropdown(options=VANISHING_INITS, value=init,
+                                     description="initialisation", style=style),
+        }
+        self.timings = {}
+        self._build_figure(dpi)
+        self.observe_controls()
+        self.guarded(self.update)()
+
+    # ---- the picture, made once ---------------------------------------------
+    def _build_figure(self, dpi):
+        from matplotlib.ticker import LogLocator, NullLocator
+
+        self.picture = FigureImage(1, 2, figsize=(9.5, 3.4), dpi=dpi)
+        self.picture.figure.set_layout_engine(None)  # fixed positions: no layout pass per update
+        ax, ax_loss = self.picture.axes
+        ax.set_position([0.08, 0.15, 0.5, 0.75])
+        ax_loss.set_position([0.68, 0.15, 0.3, 0.75])
+        self.seed_lines = [ax.plot([], [], "-", color="#1f77b4", lw=0.8, alpha=0.35)[0]
+                           for _ in self.seeds]
+        (self.norm_line,) = ax.plot([], [], "o-", color="#1f77b4", lw=2, ms=4,
+                                    label="chosen network")
+        (self.reference_line,) = ax.plot([], [], "s--", color="0.55", lw=1.2, ms=3,
+                                         label="sigmoid + Xavier")
+        (self.quarter_line,) = ax.plot([], [], ":", color="#d62728", lw=1.3,
+                                       label="x 1/4 per layer")
+        ax.set_xlabel("layer (1 = next to the input)")
+        ax.set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
+        ax.set_title("gradient norms at initialisation", fontsize=10)
+        ax.legend(loc="lower right", fontsize="small")
+        (self.loss_line,) = ax_loss.plot([], [], color="k", lw=1.5)
+        ax_loss.axhline(np.log(2.0), color="0.55", ls="--", lw=1)
+        ax_loss.text(0.98, np.log(2.0), "ln 2: guessing", transform=ax_loss.get_yaxis_transform(),
+                     ha="right", va="top", fontsize=8, color="0.4")
+        self.off_scale = ax_loss.text(0.98, 0.97, "", transform=ax_loss.transAxes, ha="right",
+                                      va="top", fontsize=8, color="#b00")
+        ax_loss.set_xlabel("epoch")
+        ax_loss.set_ylabel("training loss (BCE)")
+        ax_loss.grid(True, alpha=0.3)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(numticks=8))
+        ax.yaxis.set_minor_locator(NullLocator())  # minor log ticks cost more to draw than they say
+        ax.grid(True, which="major", alpha=0.3)
+        self.ax_norms, self.ax_loss = ax, ax_loss
+
+    # ---- the model ------------------------------------------------------------
+    def _net(self, activation, scheme, std, seed):
+        return _VG_MLP(self.sizes, activation, loss="bce", init=scheme, seed=seed, std=std)
+
+    def _norms_at_init(self, activation, scheme, std):
+        """Per-layer norms (S, L) of dW at initialisation, one row per seed."""
+        rows = []
+        for seed in self.seeds:
+            net = self._net(activation, scheme, std, seed)
+            net.forward(self.X)
+            net.backward(self.Y)
+            rows.append(net.grad_norms())
+        return np.array(rows)
+
+    def compute(self):
+        """Read the controls, measure the norms, train the first seed's network; returns nothing."""
+        c = {name: w.value for name, w in self.controls.items()}
+        scheme, std = _vg_scheme(c["init"])
+        self.sizes = [self.X.shape[1]] + [c["width"]] * (c["depth"] - 1) + [1]
+        t0 = _vg_time.perf_counter()
+        with np.errstate(all="ignore"):  # a too-large init overflows on purpose: shown, not warned
+            self.seed_norms = self._norms_at_init(c["activation"], scheme, std)  # (S, L)
+            self.norms = np.exp(np.log(self.seed_norms).mean(axis=0))  # (L,) geometric mean
+            reference = self._norms_at_init("sigmoid", "xavier", None)  # (S, L)
+            self.reference = np.exp(np.log(reference).mean(axis=0))
+            self.ratio = float(self.norms[0] / self.norms[-1])
+            self.net = self._net(c["activation"], scheme, std, self.seeds[0])
+            self.losses, self.diverged_at = [], None
+            for epoch in range(self.num_epochs):
+                loss = float(self.net.train_step(self.X, self.Y, self.lr))
+                if not np.isfinite(loss):
+                    self.diverged_at = epoch
+                    break
+                self.losses.append(loss)
+            diverged = self.diverged_at is not None
+            self.accuracy = None if diverged else self.net.accuracy(self.X, self.y)
+        self.timings["compute"] = _vg_time.perf_counter() - t0
+
+    def update(self):
+        self.compute()
+        return self.draw()
+
+    # ---- drawing --------------------------------------------------------------
+    def draw(self):
+        """Put the state into the artists and the readout, and render; returns the PNG bytes."""
+        t0 = _vg_time.perf_counter()
+        L = len(self.sizes) - 1
+        layers = np.arange(1, L + 1)
+        for line, row in zip(self.seed_lines, self.seed_norms):
+            line.set_data(layers, _vg_positive(row))
+        norms, reference = _vg_positive(self.norms), _vg_positive(self.reference)
+        self.norm_line.set_data(layers, norms)
+        self.reference_line.set_data(layers, reference)
+        self.quarter_line.set_data(layers, reference[-1] * 0.25 ** (L - layers))
+        shown = _vg_positive(np.concatenate([self.seed_norms.ravel(), norms, reference]))
+        if np.all(np.isnan(shown)):
+            shown = np.array([1e-3, 1.0])
+        lo, hi = np.nanmin(shown), np.nanmax(shown)
+        ax = self.ax_norms
+        ax.set_xlim(0.5, L + 0.5)
+        ax.set_xticks(layers if L <= 12 else layers[::2])
+        ax.set_ylim(lo / 4, hi * 4)
+
+        epochs = np.arange(1, len(self.losses) + 1)
+        self.loss_line.set_data(epochs, self.losses)
+        self.ax_loss.set_xlim(0, max(self.num_epochs, 1))
+        # a linear scale over the interesting range: a loss far above ln 2 is cut off, and named
+        top = 2.5 * np.log(2.0)
+        highest = max(self.losses, default=0.0)
+        self.ax_loss.set_ylim(0, min(max(highest, np.log(2.0)) * 1.1, top))
+        self.off_scale.set_text(f"off the scale: up to {highest:.2g}" if highest > top else "")
+        self.ax_loss.set_title(f"training: {self.num_epochs} epochs, lr {self.lr:g}", fontsize=10)
+
+        c = {name: w.value for name, w in self.controls.items()}
+        plural = "s" if L != 2 else ""
+        hidden = f"{L - 1} hidden layer{plural} of {c['width']} {c['activation']} units"
+        parts = [f"L = {L} layers ({hidden} + 1 sigmoid output)"]
+        if np.isfinite(self.ratio) and self.ratio > 0:
+            parts.append(f"&#8214;dW<sub>1</sub>&#8214; = {self.norms[0]:.1e}, "
+                         f"&#8214;dW<sub>{L}</sub>&#8214; = {self.norms[-1]:.1e}, "
+                         f"first / last <b>{self.ratio:.1e}</b> "
+                         f"(geometric means over {len(self.seeds)} seeds)")
+        else:
+            parts.append("<b>some gradient norms are 0 or overflowed</b>")
+        if self.diverged_at is not None:
+            parts.append(f"<b style='color:#b00'>training diverged: the loss was not finite at "
+                         f"epoch {self.diverged_at}</b> (the gradients are too large for the "
+                         f"step lr = {self.lr:g})")
+        elif self.losses:
+            parts.append(f"after {len(self.losses)} epochs: loss {self.losses[-1]:.3f}, "
+                         f"training accuracy {self.accuracy:.0%}")
+        self.readout.value = " &middot; ".join(parts)
+        png = self.picture.render()
+        self.timings["draw"] = _vg_time.perf_counter() - t0
+        return png
+
+    def box(self, layout_rows=None):
+        """The controls in two rows, the picture, the readout and the error area."""
+        c = self.controls
+        rows = layout_rows or [
+            widgets.HBox([c["depth"], c["width"]]),
+            widgets.HBox([c["activation"], c["init"]]),
+        ]
+        return super().box(rows)
+
+
+def vanishing_explorer(depth=10, width=16, activation="sigmoid", init="xavier", lr=0.3,
+                       num_epochs=50, X=None, y=None, seeds=(0, 1, 2)):
+    """The vanishing-gradient explorer of notebook 6; returns its VBox (``box.explorer``).
+
+    Pick the depth, width, hidden activation and initialiser of a network
+    ``[D, width, ..., width, 1]``; see its per-layer gradient norms at
+    initialisation and a short training run. The data default to 100 moons
+    (``utils.data.make_moons(100, noise=0.1, seed=0)``), as in the notebook.
+    """
+    if X is None:
+        X, y = _vg_data.make_moons(100, noise=0.1, seed=0)
+    explorer = VanishingExplorer(X, y, depth, width, activation, init, lr, num_epochs, seeds)
+    return explorer.box()
