@@ -74,19 +74,12 @@ def test_other_networks():
     assert ex.last_error is None and "Step 34 / 34" in ex.readout.value
 
 
-def test_callback_errors_are_shown(box, monkeypatch):
+def test_callback_errors_are_shown(box, breaks_visibly):
     """Does an exception inside a callback appear in the error area instead of vanishing?"""
     ex = box.explorer
     ex.reset()
 
-    def broken(*args):
-        raise RuntimeError("drawing failed on purpose")
+    def move(value):
+        return lambda: setattr(ex.controls["step"], "value", value)
 
-    monkeypatch.setattr(ex, "draw", broken)
-    ex.controls["step"].value = 3
-    assert isinstance(ex.last_error, RuntimeError)
-    assert "drawing failed on purpose" in ex.readout.value
-    assert any("drawing failed on purpose" in o.get("text", "") for o in ex.errors.outputs)
-    monkeypatch.undo()
-    ex.controls["step"].value = 4
-    assert ex.last_error is None and ex.errors.outputs == ()
+    breaks_visibly(ex, ex, "draw", move(3), move(4))

@@ -149,20 +149,11 @@ def test_helpers_table_and_line():
     assert widgets.decision_line([0.0, 0.0], 1.0, (-2, 2), (-2, 2)) is None
 
 
-def test_callback_error_is_shown_in_the_error_area(ex, monkeypatch):
+def test_callback_error_is_shown_in_the_error_area(ex, breaks_visibly):
     """Does an exception inside a slider or button callback appear in the error area?"""
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom in the rule")
+    def move(value):
+        return lambda: setattr(ex.controls["w1"], "value", value)
 
-    monkeypatch.setattr(widgets, "_perceptron_update", broken)
-    ex.controls["step"].click()
-    assert isinstance(ex.last_error, RuntimeError)
-    assert "Error" in ex.readout.value and "boom in the rule" in ex.readout.value
-    assert any("boom in the rule" in out.get("text", "") for out in ex.errors.outputs)
-    monkeypatch.setattr(widgets, "_perceptron_predict", broken)
-    ex.controls["w1"].value = 0.5
-    assert isinstance(ex.last_error, RuntimeError)
-    monkeypatch.undo()
-    ex.controls["w1"].value = 1.0
-    assert ex.last_error is None and ex.errors.outputs == ()
+    breaks_visibly(ex, widgets, "_perceptron_update", ex.controls["step"].click, move(0.5))
+    breaks_visibly(ex, widgets, "_perceptron_predict", move(1.0), move(0.5))

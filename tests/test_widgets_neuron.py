@@ -97,21 +97,13 @@ def test_gradient_step_moves_against_the_gradient_and_lowers_the_loss(ex):
     assert readout_number(ex, "J") == pytest.approx(ex.loss, abs=1e-4)
 
 
-def test_callback_error_is_shown_in_the_error_area(ex, monkeypatch):
+def test_callback_error_is_shown_in_the_error_area(ex, breaks_visibly):
     """Does an exception inside a callback appear in the error area and the readout?"""
 
-    def broken(X):
-        raise RuntimeError("boom in forward")
+    def move(value):
+        return lambda: setattr(ex.controls["b"], "value", value)
 
-    monkeypatch.setattr(ex.net, "forward", broken)
-    ex.controls["b"].value = 0.7
-    assert isinstance(ex.last_error, RuntimeError)
-    assert "boom in forward" in ex.readout.value
-    assert any("boom in forward" in out.get("text", "") for out in ex.errors.outputs)
-    monkeypatch.undo()
-    ex.controls["b"].value = 0.2
-    assert ex.last_error is None
-    assert ex.errors.outputs == ()
+    breaks_visibly(ex, ex.net, "forward", move(0.7), move(0.2))
 
 
 def test_custom_data_and_shape_errors():

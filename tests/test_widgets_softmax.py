@@ -63,20 +63,13 @@ def test_true_class_dropdown(explorer):
     assert colours[0] == colours[1] == colours[2]
 
 
-def test_callback_error_is_shown(explorer, monkeypatch):
+def test_callback_error_is_shown(explorer, breaks_visibly):
     """Does an exception inside a callback appear in the error area and the readout?"""
 
-    def broken():
-        raise RuntimeError("boom in state")
+    def move(value):
+        return lambda: setattr(explorer.controls["dog"], "value", value)
 
-    monkeypatch.setattr(explorer, "state", broken)
-    explorer.controls["dog"].value = 0.0
-    assert isinstance(explorer.last_error, RuntimeError)
-    assert "boom in state" in "".join(out["text"] for out in explorer.errors.outputs)
-    assert "Error" in explorer.readout.value
-    monkeypatch.undo()
-    explorer.controls["dog"].value = 1.0  # the next good update clears the error area
-    assert explorer.last_error is None and explorer.errors.outputs == ()
+    breaks_visibly(explorer, explorer, "state", move(0.0), move(1.0))
 
 
 def test_rejects_mismatched_arguments():

@@ -81,20 +81,13 @@ def test_too_large_init_explodes_and_diverges(explorer):
     assert "diverged" in explorer.readout.value
 
 
-def test_callback_error_is_shown(explorer, monkeypatch):
+def test_callback_error_is_shown(explorer, breaks_visibly):
     """Does an exception inside a callback appear in the error area and the readout?"""
 
-    def broken():
-        raise RuntimeError("boom in compute")
+    def move(value):
+        return lambda: setattr(explorer.controls["width"], "value", value)
 
-    monkeypatch.setattr(explorer, "compute", broken)
-    explorer.controls["width"].value = 8
-    assert isinstance(explorer.last_error, RuntimeError)
-    assert "boom in compute" in "".join(out["text"] for out in explorer.errors.outputs)
-    assert "Error" in explorer.readout.value
-    monkeypatch.undo()
-    explorer.controls["width"].value = 4  # the next good update clears the error area
-    assert explorer.last_error is None and explorer.errors.outputs == ()
+    breaks_visibly(explorer, explorer, "compute", move(8), move(4))
     assert explorer.sizes[1] == 4
 
 
