@@ -40,6 +40,24 @@ def test_history_and_grad_norms():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), history["grad_norms"][0])
 
 
+def test_line_in_box_handles_slanted_vertical_and_absent_lines():
+    """Does line_in_box give points on w . x + b = 0, vertical lines included, and nothing for w = 0?"""
+    xs, ys = plotting.line_in_box([1.0, 1.0], 1.0, (-2, 2), (-2, 2))
+    np.testing.assert_allclose(1.0 + xs + ys, 0.0)  # the lecture's bipolar OR: 1 + x1 + x2 = 0
+    xs, ys = plotting.line_in_box([2.0, 0.0], -1.0, (-2, 2), (-2, 2))
+    np.testing.assert_allclose(xs, [0.5, 0.5])
+    assert [len(a) for a in plotting.line_in_box([0.0, 0.0], 1.0, (-2, 2), (-2, 2))] == [0, 0]
+
+
+def test_perceptron_picture_marks_mistakes():
+    """Does plot_perceptron draw the line and colour a wrongly classified point red?"""
+    X, y = data.logic_gate("AND")
+    ax = plotting.plot_perceptron(X, y, [1.0, 1.0], -0.5, "step")  # OR's line: (0,1), (1,0) wrong
+    colours = np.concatenate([c.get_facecolors() for c in ax.collections])
+    assert len(ax.lines) == 1
+    assert sum(np.allclose(c[:3], matplotlib.colors.to_rgb(plotting.WRONG_COLOUR)) for c in colours) == 2
+
+
 def test_network_diagram_shows_values():
     """Does the diagram write node values and edge weights where they belong?"""
     W1 = np.array([[0.15, 0.2], [0.2, 0.3]])

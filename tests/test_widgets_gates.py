@@ -137,16 +137,12 @@ def test_sliders_widen_when_the_rule_leaves_their_range(box):
     ex.controls["b"].min = -4.0  # the fixture's reset cannot shrink the range again
 
 
-def test_helpers_table_and_line():
-    """Does the HTML table mark rows, and does decision_line handle vertical and absent lines?"""
+def test_truth_table_marks_rows():
+    """Does the HTML truth table mark each row right or wrong and shade the highlighted one?"""
     X, y = data.logic_gate("NOR")
     html = widgets.truth_table_html(X, {"NOR": y}, correct=[True, False, True, True], highlight=1)
     assert re.findall("[✓✗]", html) == ["✓", "✗", "✓", "✓"] and html.count("<tr") == 5
-    xs, ys = widgets.decision_line([1.0, 1.0], 1.0, (-2, 2), (-2, 2))
-    np.testing.assert_allclose(1.0 + xs + ys, 0.0)  # the lecture's 1 + x1 + x2 = 0
-    xs, ys = widgets.decision_line([2.0, 0.0], -1.0, (-2, 2), (-2, 2))
-    np.testing.assert_allclose(xs, [0.5, 0.5])
-    assert widgets.decision_line([0.0, 0.0], 1.0, (-2, 2), (-2, 2)) is None
+    assert html.count("background:#ffe0b3") == 1
 
 
 def test_callback_error_is_shown_in_the_error_area(ex, breaks_visibly):

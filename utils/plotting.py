@@ -8,9 +8,14 @@ them), so notebooks and widgets can compose them. The numbers come from
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from utils.perceptron import perceptron_predict
 
 CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+RIGHT_COLOUR, WRONG_COLOUR = "#2ca02c", "#d62728"  # a point classified right or wrong
 
 
 def _axes(ax, **subplot_kw):
@@ -74,6 +79,83 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, t
     if title:
         ax.set_title(title)
     return ax
+
+
+def line_in_box(w, b, xlim, ylim):
+    r"""End points ``(xs, ys)`` of the line :math:`w_1 x_1 + w_2 x_2 + b = 0` across a box.
+
+    Solves :math:`x_2 = -(w_1 x_1 + b) / w_2` when the line is nearer horizontal
+    (:math:`|w_2| \ge |w_1|`), else :math:`x_1 = -(w_2 x_2 + b) / w_1`, so that a
+    vertical line (:math:`w_2 = 0`) works too. When w = 0 there is no line
+    (z = b everywhere) and both arrays are empty, ready for ``Line2D.set_data``.
+    """
+    w1, w2 = (float(v) for v in w)
+    if w1 == 0 and w2 == 0:
+        return np.array([]), np.array([])
+    if abs(w2) >= abs(w1):
+        xs = np.array(xlim, dtype=float)
+        return xs, -(w1 * xs + b) / w2
+    ys = np.array(ylim, dtype=float)
+    return -(w2 * ys + b) / w1, ys
+
+
+def plot_perceptron(X, y, w, b, activation="step", ax=None, lim=None, legend=True,
+                    resolution=201):
+    r"""Picture of a perceptron on 2-D data: its line, its class-1 side, its normal w, its mistakes.
+
+    The region the perceptron calls class 1 is shaded red, the other blue;
+    the line :math:`\mathbf w \cdot \mathbf x + b = 0` is black, with the
+    normal vector w drawn (to scale 1/‖w‖, only its direction matters) from
+    the line towards the side it points to. The points are drawn as in the
+    lecture: x for target 1, o for the other target (0 or -1); green if the
+    perceptron gets them right, red if wrong.
+
+    X (N, 2), y (N,), w (2,), b a float; ``lim`` is (lo, hi) for both axes
+    (default: the data's range widened by 0.6). Returns the Axes.
+    """
+    ax = _axes(ax, figsize=(3.5, 3.5))
+    X, y, w = np.asarray(X, dtype=float), np.asarray(y), np.asarray(w, dtype=float)
+    lo, hi = lim if lim is not None else (X.min() - 0.6, X.max() + 0.6)
+    grid = np.linspace(lo, hi, resolution)
+    xx, yy = np.meshgrid(grid, grid)
+    points = np.column_stack([xx.ravel(), yy.ravel()])  # (R*R, 2)
+    class1 = (perceptron_predict(points, w, b, activation) == 1).reshape(xx.shape)
+    ax.imshow(class1, origin="lower", extent=(lo, hi, lo, hi), vmin=0, vmax=1, alpha=0.15,
+              cmap=ListedColormap(CLASS_COLOURS[:2]), interpolation="nearest", aspect="equal")
+    if np.any(w != 0):
+        ax.plot(*line_in_box(w, b, (lo, hi), (lo, hi)), "k-", lw=2)
+        centre = np.array([(lo + hi) / 2, (lo + hi) / 2])
+        foot = centre - (centre @ w + b) / (w @ w) * w  # the point of the line nearest the centre
+        tip = foot + 0.22 * (hi - lo) * w / np.linalg.norm(w)
+        ax.annotate("", xy=tip, xytext=foot, arrowprops=dict(arrowstyle="-|>", lw=2, color="k"))
+        ax.text(*(tip + 0.03 * (hi - lo) * w / np.linalg.norm(w)), "w", fontsize=12,
+                ha="center", va="center", fontweight="bold")
+    right = perceptron_predict(X, w, b, activation) == y
+    for is_class1, marker in ((True, "X"), (False, "o")):
+        m = (y == 1) == is_class1
+        ax.scatter(X[m, 0], X[m, 1], s=150, marker=marker, edgecolors="k", linewidths=1,
+                   c=np.where(right[m], RIGHT_COLOUR, WRONG_COLOUR), zorder=3)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    if len(np.unique(X)) <= 5:  # a truth table: ticks at its input values, fewer to draw
+        ax.set_xticks(np.unique(X))
+        ax.set_yticks(np.unique(X))
+    ax.set_aspect("equal")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if legend:
+        other = 0 if activation == "step" else -1
+        ax.legend(handles=_perceptron_legend(other), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=7, frameon=False)
+    return ax
+
+
+def _perceptron_legend(other):
+    grey = dict(ls="none", mfc="#bbbbbb", mec="k", ms=8)
+    return [Line2D([], [], marker="X", label="target 1", **grey),
+            Line2D([], [], marker="o", label=f"target {other}", **grey),
+            Patch(fc=RIGHT_COLOUR, ec="k", label="right"),
+            Patch(fc=WRONG_COLOUR, ec="k", label="wrong")]
 
 
 def plot_history(history, axes=None, label=None):

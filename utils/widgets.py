@@ -16,12 +16,31 @@ callbacks here only call it and draw. An exception inside a callback is
 shown in the explorer's error area (and kept as ``explorer.last_error``),
 never swallowed.
 """
+import html
 import io
+import time
 import traceback
 
 import ipywidgets as widgets
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from utils import activations as _activations
+from utils import data as _data
+from utils import losses as _losses
+from utils import plotting as _plotting
+from utils import trace as _trace
+from utils.activations import sigmoid as _sigmoid
+from utils.mlp import MLP as _MLP
+from utils.perceptron import Perceptron as _Perceptron
+from utils.perceptron import perceptron_predict as _perceptron_predict
+from utils.perceptron import perceptron_update as _perceptron_update
+from utils.plotting import CLASS_COLOURS as _CLASS_COLOURS
+from utils.plotting import decision_grid as _decision_grid
+from utils.plotting import draw_network as _draw_network
+from utils.plotting import plot_points as _plot_points
+from utils.shapes import check_shape as _check_shape
 
 
 class FigureImage:
@@ -113,16 +132,6 @@ def slider(description, value, min, max, step=0.1, continuous_update=True, **kwa
 
 
 # ---- notebook 1: the neuron explorer ------------------------------------------
-# Each notebook's section keeps its own imports, so sections can be added independently.
-import numpy as np  # noqa: E402
-
-from utils import data as _data  # noqa: E402
-from utils.activations import sigmoid as _sigmoid  # noqa: E402
-from utils.mlp import MLP as _MLP  # noqa: E402
-from utils.plotting import CLASS_COLOURS as _CLASS_COLOURS  # noqa: E402
-from utils.plotting import decision_grid as _decision_grid  # noqa: E402
-from utils.plotting import plot_points as _plot_points  # noqa: E402
-from utils.shapes import check_shape as _check_shape  # noqa: E402
 
 
 class NeuronExplorer(Explorer):
@@ -233,16 +242,6 @@ class NeuronExplorer(Explorer):
         self.net.set_params(W1=self.w[:, None], b1=np.array([self.b]))
 
     # ---- drawing ----------------------------------------------------------
-    def _boundary(self, w, b):
-        """Two points of the line w . x + b = 0 spanning the view (none when w = 0)."""
-        if abs(w[1]) >= abs(w[0]):
-            if w[1] == 0:
-                return [], []
-            x1 = np.array([self._lo[0], self._hi[0]])
-            return x1, -(w[0] * x1 + b) / w[1]
-        x2 = np.array([self._lo[1], self._hi[1]])
-        return -(w[1] * x2 + b) / w[0], x2
-
     def _draw_arrow(self, w, b):
         norm = float(np.hypot(*w))
         if norm == 0:
@@ -273,7 +272,8 @@ class NeuronExplorer(Explorer):
         self.accuracy = self.net.accuracy(self.X, self.y)
 
         self._surface.set_data(self.probabilities)
-        self._line.set_data(*self._boundary(w, b))
+        xlim, ylim = (self._lo[0], self._hi[0]), (self._lo[1], self._hi[1])
+        self._line.set_data(*_plotting.line_in_box(w, b, xlim, ylim))
         self._draw_arrow(w, b)
         z_max = max(6.0, 1.05 * float(np.max(np.abs(self.z))))
         z_curve = np.linspace(-z_max, z_max, 200)
@@ -320,20 +320,11 @@ def neuron_explorer(X=None, y=None, w=(1.0, 1.0), b=0.0, lr=0.5, seed=0):
 
 
 # ---- notebook 2: the gate explorer ----------------------------------------------
-# Imports for this section sit here so that each notebook's section stays self-contained.
-import html as _html  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from utils import data as _data  # noqa: E402
-from utils.perceptron import Perceptron as _Perceptron  # noqa: E402
-from utils.perceptron import perceptron_predict as _perceptron_predict  # noqa: E402
-from utils.perceptron import perceptron_update as _perceptron_update  # noqa: E402
 
 #: The unit that goes with each encoding of a gate: step outputs 0/1, sign outputs -1/1.
 GATE_ACTIVATION = {"binary": "step", "bipolar": "sign"}
-_GATE_RIGHT, _GATE_WRONG = "#2ca02c", "#d62728"
-_GATE_SHADE_OTHER, _GATE_SHADE_CLASS1 = "#1f77b4", "#d62728"  # plotting.CLASS_COLOURS[0], [1]
+_GATE_RIGHT, _GATE_WRONG = _plotting.RIGHT_COLOUR, _plotting.WRONG_COLOUR
 
 
 def _gate_num(v):
@@ -357,7 +348,7 @@ def truth_table_html(X, columns, correct=None, highlight=None):
     """
     X = np.asarray(X)
     cell = "padding:2px 10px;text-align:center;border:1px solid #bbb"
-    head = ["x<sub>1</sub>", "x<sub>2</sub>"] + [_html.escape(str(k)) for k in columns]
+    head = ["x<sub>1</sub>", "x<sub>2</sub>"] + [html.escape(str(k)) for k in columns]
     if correct is not None:
         head.append("right?")
     rows = ["<tr>" + "".join(f"<th style='{cell}'>{h}</th>" for h in head) + "</tr>"]
@@ -371,96 +362,6 @@ def truth_table_html(X, columns, correct=None, highlight=None):
         tds = "".join(f"<td style='{cell}'>{c}</td>" for c in cells)
         rows.append(f"<tr{shade}>{tds}</tr>")
     return "<table style='border-collapse:collapse'>" + "".join(rows) + "</table>"
-
-
-def decision_line(w, b, xlim, ylim):
-    r"""End points ``(xs, ys)`` of the line :math:`w_1 x_1 + w_2 x_2 + b = 0` across a box.
-
-    Solves :math:`x_2 = -(w_1 x_1 + b) / w_2` when the line is nearer horizontal
-    (:math:`|w_2| \ge |w_1|`), else :math:`x_1 = -(w_2 x_2 + b) / w_1`, so that a
-    vertical line (:math:`w_2 = 0`) works too. Returns None when w = 0: then
-    z = b everywhere and there is no line.
-    """
-    w1, w2 = (float(v) for v in w)
-    if w1 == 0 and w2 == 0:
-        return None
-    if abs(w2) >= abs(w1):
-        xs = np.array(xlim, dtype=float)
-        return xs, -(w1 * xs + b) / w2
-    ys = np.array(ylim, dtype=float)
-    return -(w2 * ys + b) / w1, ys
-
-
-def plot_perceptron(X, y, w, b, activation="step", ax=None, lim=None, legend=True,
-                    resolution=201):
-    r"""Picture of a perceptron on 2-D data: its line, its class-1 side, its normal w, its mistakes.
-
-    The region the perceptron calls class 1 is shaded red, the other blue;
-    the line :math:`\mathbf w \cdot \mathbf x + b = 0` is black, with the
-    normal vector w drawn (to scale 1/‖w‖, only its direction matters) from
-    the line towards the side it points to. The points are drawn as in the
-    lecture: x for target 1, o for the other target (0 or -1); green if the
-    perceptron gets them right, red if wrong.
-
-    X (N, 2), y (N,), w (2,), b a float; ``lim`` is (lo, hi) for both axes
-    (default: the data's range widened by 0.6). Returns the Axes.
-    """
-    if ax is None:
-        import matplotlib.pyplot as plt  # only for standalone use; widgets draw on Agg figures
-
-        _, ax = plt.subplots(figsize=(3.5, 3.5))
-    X, y, w = np.asarray(X, dtype=float), np.asarray(y), np.asarray(w, dtype=float)
-    lo, hi = lim if lim is not None else (X.min() - 0.6, X.max() + 0.6)
-    grid = np.linspace(lo, hi, resolution)
-    xx, yy = np.meshgrid(grid, grid)
-    points = np.column_stack([xx.ravel(), yy.ravel()])  # (R*R, 2)
-    class1 = (_perceptron_predict(points, w, b, activation) == 1).reshape(xx.shape)
-    ax.imshow(class1, origin="lower", extent=(lo, hi, lo, hi), vmin=0, vmax=1, alpha=0.15,
-              cmap=_gate_colours(), interpolation="nearest", aspect="equal")
-    line = decision_line(w, b, (lo, hi), (lo, hi))
-    if line is not None:
-        ax.plot(*line, "k-", lw=2)
-        centre = np.array([(lo + hi) / 2, (lo + hi) / 2])
-        foot = centre - (centre @ w + b) / (w @ w) * w  # the point of the line nearest the centre
-        tip = foot + 0.22 * (hi - lo) * w / np.linalg.norm(w)
-        ax.annotate("", xy=tip, xytext=foot, arrowprops=dict(arrowstyle="-|>", lw=2, color="k"))
-        ax.text(*(tip + 0.03 * (hi - lo) * w / np.linalg.norm(w)), "w", fontsize=12,
-                ha="center", va="center", fontweight="bold")
-    right = _perceptron_predict(X, w, b, activation) == y
-    for is_class1, marker in ((True, "X"), (False, "o")):
-        m = (y == 1) == is_class1
-        ax.scatter(X[m, 0], X[m, 1], s=150, marker=marker, edgecolors="k", linewidths=1,
-                   c=np.where(right[m], _GATE_RIGHT, _GATE_WRONG), zorder=3)
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(lo, hi)
-    if len(np.unique(X)) <= 5:  # a truth table: ticks at its input values, fewer to draw
-        ax.set_xticks(np.unique(X))
-        ax.set_yticks(np.unique(X))
-    ax.set_aspect("equal")
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    if legend:
-        other = 0 if activation == "step" else -1
-        ax.legend(handles=_gate_legend(other), loc="upper center", bbox_to_anchor=(0.5, -0.16),
-                  ncol=2, fontsize=7, frameon=False)
-    return ax
-
-
-def _gate_colours():
-    from matplotlib.colors import ListedColormap
-
-    return ListedColormap([_GATE_SHADE_OTHER, _GATE_SHADE_CLASS1])
-
-
-def _gate_legend(other):
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    grey = dict(ls="none", mfc="#bbbbbb", mec="k", ms=8)
-    return [Line2D([], [], marker="X", label="target 1", **grey),
-            Line2D([], [], marker="o", label=f"target {other}", **grey),
-            Patch(fc=_GATE_RIGHT, ec="k", label="right"),
-            Patch(fc=_GATE_WRONG, ec="k", label="wrong")]
 
 
 class GateExplorer(Explorer):
@@ -585,7 +486,7 @@ class GateExplorer(Explorer):
         ax = self.picture.axes
         ax.cla()  # a handful of artists: redrawing is simpler than updating them and as fast
         lim = (-0.6, 1.6) if c["encoding"].value == "binary" else (-1.7, 1.7)
-        plot_perceptron(self.X, self.y, self.w, self.b, self.activation, ax=ax, lim=lim)
+        _plotting.plot_perceptron(self.X, self.y, self.w, self.b, self.activation, ax=ax, lim=lim)
         line = _gate_linear_text(self.w, self.b)
         ax.set_title(f"{c['gate'].value}, line {line} = 0", fontsize=10)
         self.picture.render()
@@ -622,15 +523,7 @@ def gate_explorer(gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, ma
 
 
 # ---- notebook 3: the MLP playground ---------------------------------------------
-# Each notebook's section keeps its own imports, so sections can be added independently.
-import time as _time  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from utils import data as _data  # noqa: E402
-from utils.mlp import MLP as _MLP  # noqa: E402
-from utils.plotting import CLASS_COLOURS as _CLASS_COLOURS  # noqa: E402
-from utils.plotting import decision_grid as _decision_grid  # noqa: E402
 
 PLAYGROUND_DATASETS = ("XOR cloud", "XOR (4 points)", "moons", "circles", "spirals")
 PLAYGROUND_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
@@ -665,17 +558,6 @@ def playground_data(name, seed=0):
     if name == "spirals":
         return _data.make_spirals(150, noise=0.1, seed=seed)
     raise ValueError(f"unknown data set {name!r}; valid ones are: {', '.join(PLAYGROUND_DATASETS)}")
-
-
-def _playground_unit_line(w, b, xlim, ylim):
-    """End points of the line w[0] x1 + w[1] x2 + b = 0 across the box, for drawing."""
-    if abs(w[1]) >= abs(w[0]) and w[1] != 0:
-        x1 = np.array(xlim)
-        return x1, -(b + w[0] * x1) / w[1]
-    if w[0] != 0:
-        x2 = np.array(ylim)
-        return -(b + w[1] * x2) / w[0], x2
-    return [], []
 
 
 class PlaygroundExplorer(Explorer):
@@ -808,7 +690,7 @@ class PlaygroundExplorer(Explorer):
         num_epochs = self.controls["epochs"].value if num_epochs is None else int(num_epochs)
         lr = self.controls["lr"].value
         Y = self.net.targets(self.y)  # (N, 1)
-        start = last_frame = _time.perf_counter()
+        start = last_frame = time.perf_counter()
         done = 0
         while done < num_epochs:
             for _ in range(min(self.CHUNK, num_epochs - done)):
@@ -820,16 +702,16 @@ class PlaygroundExplorer(Explorer):
                     )
                 self.losses.append(loss)
                 done += 1
-            if done < num_epochs and _time.perf_counter() - last_frame > self.frame_interval:
+            if done < num_epochs and time.perf_counter() - last_frame > self.frame_interval:
                 self.draw()
-                last_frame = _time.perf_counter()
-        self.timings["train"] = _time.perf_counter() - start
+                last_frame = time.perf_counter()
+        self.timings["train"] = time.perf_counter() - start
         return self.draw()
 
     # ---- drawing --------------------------------------------------------------
     def draw(self):
         """Update every artist from the current network and render; returns the PNG bytes."""
-        t0 = _time.perf_counter()
+        t0 = time.perf_counter()
         R = self.resolution
         P = self.net.forward(self.grid)  # (R*R, 1)
         H = self.net.layers[0].A  # (R*R, width): the hidden units on the grid
@@ -851,7 +733,7 @@ class PlaygroundExplorer(Explorer):
             else:
                 top = 1.0 if act == "tanh" else max(float(np.abs(h).max()), 1e-12)
                 im.set_clim(-top, top)
-            ends = _playground_unit_line(W1[:, j], b1[j], self.xlim, self.ylim)
+            ends = _plotting.line_in_box(W1[:, j], b1[j], self.xlim, self.ylim)
             line.set_data(*ends)
             dashed.set_data(*ends)
         n = len(self.losses)
@@ -864,7 +746,7 @@ class PlaygroundExplorer(Explorer):
             f"training accuracy {accuracy:.0%} &middot; {self.net}"
         )
         png = self.picture.render()
-        self.timings["draw"] = _time.perf_counter() - t0
+        self.timings["draw"] = time.perf_counter() - t0
         return png
 
     def box(self, layout_rows=None):
@@ -887,12 +769,6 @@ def mlp_playground(dataset="XOR cloud", width=4, activation="tanh", lr=1.0, epoc
 
 # ---- notebook 4: the backprop stepper -------------------------------------------
 
-import html as _bp_html  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from utils import trace as _trace  # noqa: E402
-from utils.plotting import draw_network as _draw_network  # noqa: E402
 
 _BP_FORWARD_COLOUR = "#1f3b73"
 _BP_BACKWARD_COLOUR = "#b34700"
@@ -1032,9 +908,9 @@ class BackpropStepper(Explorer):
             return (f"{head} · inputs x = ({x}), targets y = ({y}) and the weights are set. "
                     "Press <i>Next</i> to start the forward pass.")
         phase = "forward pass" if step.phase == "forward" else "backward pass"
-        text = _bp_html.escape(str(step))
+        text = html.escape(str(step))
         text = text[:text.rfind("=")] + f"= <b>{_trace.num(step.value)}</b>"
-        out = (f"{head} · {phase} · code name <code>{_bp_html.escape(step.name)}</code><br>"
+        out = (f"{head} · {phase} · code name <code>{html.escape(step.name)}</code><br>"
                f"<span style='font-size:1.15em'>{text}</span>")
         if k == n:
             out += ("<br>The backward pass is complete: these are the numbers in "
@@ -1057,14 +933,8 @@ def backprop_stepper(net=None, X=None, Y=None):
     return ex.box([widgets.HBox([b["previous"], b["next"], b["reset"], ex.controls["step"]])])
 
 
-
 # ---- notebook 5: the softmax explorer -------------------------------------------
-# This section's own imports (kept here so that the sections stay independent).
-import numpy as np  # noqa: E402
 
-from utils import activations as _activations  # noqa: E402
-from utils import data as _data  # noqa: E402
-from utils import losses as _losses  # noqa: E402
 
 SHEET_CLASSES = ("dog", "cat", "boat", "airplane")
 SHEET_SCORES = (-3.44, 1.16, -0.81, 3.91)  # the exercise sheet's scores (lecture 003)
@@ -1169,14 +1039,7 @@ def softmax_explorer(classes=SHEET_CLASSES, scores=SHEET_SCORES, temperature=1.0
 
 
 # ---- notebook 6: the vanishing-gradient explorer --------------------------------
-# This section's own imports (kept here so that the sections stay independent).
-import time as _vg_time  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from utils import data as _vg_data  # noqa: E402
-from utils.mlp import MLP as _VG_MLP  # noqa: E402
-from utils.shapes import check_shape as _vg_check_shape  # noqa: E402
 
 VANISHING_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 # dropdown label -> value; the value names the utils initialiser, and its std for "normal"
@@ -1231,8 +1094,8 @@ class VanishingExplorer(Explorer):
     def __init__(self, X, y, depth=10, width=16, activation="sigmoid", init="xavier", lr=0.3,
                  num_epochs=50, seeds=(0, 1, 2), dpi=72):
         super().__init__()
-        self.X = _vg_check_shape("X", np.asarray(X, dtype=float), (None, None))
-        self.y = _vg_check_shape("y", np.asarray(y), (self.X.shape[0],)).astype(int)
+        self.X = _check_shape("X", np.asarray(X, dtype=float), (None, None))
+        self.y = _check_shape("y", np.asarray(y), (self.X.shape[0],)).astype(int)
         inits = [value for _, value in VANISHING_INITS]
         if activation not in VANISHING_ACTIVATIONS:
             raise ValueError(f"activation {activation!r} is not one of {VANISHING_ACTIVATIONS}")
@@ -1301,7 +1164,7 @@ class VanishingExplorer(Explorer):
 
     # ---- the model ------------------------------------------------------------
     def _net(self, activation, scheme, std, seed):
-        return _VG_MLP(self.sizes, activation, loss="bce", init=scheme, seed=seed, std=std)
+        return _MLP(self.sizes, activation, loss="bce", init=scheme, seed=seed, std=std)
 
     def _norms_at_init(self, activation, scheme, std):
         """Per-layer norms (S, L) of dW at initialisation, one row per seed."""
@@ -1318,7 +1181,7 @@ class VanishingExplorer(Explorer):
         c = {name: w.value for name, w in self.controls.items()}
         scheme, std = _vg_scheme(c["init"])
         self.sizes = [self.X.shape[1]] + [c["width"]] * (c["depth"] - 1) + [1]
-        t0 = _vg_time.perf_counter()
+        t0 = time.perf_counter()
         with np.errstate(all="ignore"):  # a too-large init overflows on purpose: shown, not warned
             self.seed_norms = self._norms_at_init(c["activation"], scheme, std)  # (S, L)
             self.norms = np.exp(np.log(self.seed_norms).mean(axis=0))  # (L,) geometric mean
@@ -1335,7 +1198,7 @@ class VanishingExplorer(Explorer):
                 self.losses.append(loss)
             diverged = self.diverged_at is not None
             self.accuracy = None if diverged else self.net.accuracy(self.X, self.y)
-        self.timings["compute"] = _vg_time.perf_counter() - t0
+        self.timings["compute"] = time.perf_counter() - t0
 
     def update(self):
         self.compute()
@@ -1344,7 +1207,7 @@ class VanishingExplorer(Explorer):
     # ---- drawing --------------------------------------------------------------
     def draw(self):
         """Put the state into the artists and the readout, and render; returns the PNG bytes."""
-        t0 = _vg_time.perf_counter()
+        t0 = time.perf_counter()
         L = len(self.sizes) - 1
         layers = np.arange(1, L + 1)
         for line, row in zip(self.seed_lines, self.seed_norms):
@@ -1392,7 +1255,7 @@ class VanishingExplorer(Explorer):
                          f"training accuracy {self.accuracy:.0%}")
         self.readout.value = " &middot; ".join(parts)
         png = self.picture.render()
-        self.timings["draw"] = _vg_time.perf_counter() - t0
+        self.timings["draw"] = time.perf_counter() - t0
         return png
 
     def box(self, layout_rows=None):
@@ -1415,6 +1278,6 @@ def vanishing_explorer(depth=10, width=16, activation="sigmoid", init="xavier", 
     (``utils.data.make_moons(100, noise=0.1, seed=0)``), as in the notebook.
     """
     if X is None:
-        X, y = _vg_data.make_moons(100, noise=0.1, seed=0)
+        X, y = _data.make_moons(100, noise=0.1, seed=0)
     explorer = VanishingExplorer(X, y, depth, width, activation, init, lr, num_epochs, seeds)
     return explorer.box()
