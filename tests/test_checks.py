@@ -51,3 +51,15 @@ def test_non_arrays_are_explained():
         assert_matches("abc", np.zeros(2), "db")
     with pytest.raises(AssertionError, match=r"transposed \(expected shape \(2, 3\), got shape \(3, 2\)\)"):
         assert_shape(np.zeros((3, 2)), (2, 3), "W")
+
+
+def test_known_mistakes_are_named(rng):
+    """Is a same-shape mistake the test describes (a softmax over the wrong axis) named as such?"""
+    Z = rng.normal(size=(4, 3))
+    rows = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+    columns = np.exp(Z) / np.exp(Z).sum(axis=0, keepdims=True)
+    wrong_axis = {"summed over the wrong axis": columns}
+    assert diagnose(columns, rows, known_mistakes=wrong_axis) == "summed over the wrong axis"
+    assert diagnose(rows, rows, known_mistakes=wrong_axis) is None
+    with pytest.raises(ValueError, match="unknown mistake kind 'typo'"):
+        diagnose(rows, rows, known_mistakes={"typo": rows})

@@ -58,6 +58,14 @@ def test_perceptron_picture_marks_mistakes():
     assert sum(np.allclose(c[:3], matplotlib.colors.to_rgb(plotting.WRONG_COLOUR)) for c in colours) == 2
 
 
+def test_confusion_matrix_writes_counts():
+    """Does the confusion matrix write each (true, predicted) count in its cell?"""
+    ax = plotting.plot_confusion_matrix(np.array([[1, 1, 0], [0, 1, 0], [1, 0, 2]]))
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in ax.texts}
+    assert texts == {(0, 0): "1", (0, 1): "1", (1, 1): "1", (2, 2): "2", (2, 0): "1"}
+    assert ax.get_title() == "accuracy 0.667"
+
+
 def test_network_diagram_shows_values():
     """Does the diagram write node values and edge weights where they belong?"""
     W1 = np.array([[0.15, 0.2], [0.2, 0.3]])

@@ -50,13 +50,20 @@ def _close(a, b, rtol, atol):
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
-def diagnose(mine, gold, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7):
+def diagnose(mine, gold, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7,
+             known_mistakes=None):
     """Name the kind of mistake that turns ``gold`` into ``mine``, or None if they agree.
 
     mine, gold : arrays; n_examples : N, to recognise a missing or doubled
     mean; visible_answer : the answer to the example shown to students, to
-    recognise a hard-coded one. Returns one of :data:`MISTAKE_KINDS` or None.
+    recognise a hard-coded one; known_mistakes : ``{kind: array}``, what a
+    mistake of that kind would return on these inputs, for mistakes that keep
+    the shape (a softmax over the wrong axis, say). Returns one of
+    :data:`MISTAKE_KINDS` or None.
     """
+    for kind in known_mistakes or {}:
+        if kind not in MISTAKE_KINDS:
+            raise ValueError(f"unknown mistake kind {kind!r}; kinds are: {', '.join(MISTAKE_KINDS)}")
     mine, gold = np.asarray(mine, dtype=float), np.asarray(gold, dtype=float)
     if visible_answer is not None:
         visible = np.asarray(visible_answer, dtype=float)
@@ -75,6 +82,9 @@ def diagnose(mine, gold, n_examples=None, visible_answer=None, rtol=1e-5, atol=1
         return "not finite"
     if _close(mine, gold, rtol, atol):
         return None
+    for kind, wrong in (known_mistakes or {}).items():
+        if _close(mine, np.asarray(wrong, dtype=float), rtol, atol):
+            return kind
     if gold.ndim == 2 and gold.shape[0] == gold.shape[1] and _close(mine, gold.T, rtol, atol):
         return "transposed"
     if n_examples and n_examples > 1:
@@ -100,7 +110,8 @@ _ADVICE = {
 }
 
 
-def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7):
+def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7,
+                   known_mistakes=None):
     """Fail with a diagnosis unless ``mine`` matches ``gold`` in shape and values.
 
     The message names the mistake kind (see :data:`MISTAKE_KINDS`), the
@@ -108,7 +119,7 @@ def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=
     """
     mine = _as_float_array(name, mine)
     gold = np.asarray(gold, dtype=float)
-    kind = diagnose(mine, gold, n_examples, visible_answer, rtol, atol)
+    kind = diagnose(mine, gold, n_examples, visible_answer, rtol, atol, known_mistakes)
     if kind is None:
         return
     if mine.shape != gold.shape:

@@ -158,6 +158,28 @@ def _perceptron_legend(other):
             Patch(fc=WRONG_COLOUR, ec="k", label="wrong")]
 
 
+def plot_confusion_matrix(counts, ax=None):
+    """Draw a confusion matrix, counts (C, C), as an annotated heat map; returns the Axes.
+
+    Entry (i, j) counts the examples of class i predicted as j, so a perfect
+    classifier fills only the diagonal. The title gives the accuracy, the
+    diagonal's share.
+    """
+    counts = np.asarray(counts)
+    C = counts.shape[0]
+    ax = _axes(ax, figsize=(4.6, 4.2))
+    ax.imshow(counts, cmap="Blues")
+    for i, j in zip(*np.nonzero(counts)):
+        ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=8,
+                color="white" if counts[i, j] > counts.max() / 2 else "black")
+    ax.set_xticks(range(C))
+    ax.set_yticks(range(C))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(f"accuracy {np.trace(counts) / counts.sum():.3f}")
+    return ax
+
+
 def plot_history(history, axes=None, label=None):
     """Loss (and accuracy, when recorded) per epoch from :meth:`utils.MLP.fit`'s history."""
     has_acc = bool(history.get("accuracy"))
