@@ -18,6 +18,7 @@ never swallowed.
 """
 import html
 import io
+import threading
 import time
 import traceback
 
@@ -82,13 +83,18 @@ class Explorer:
         self.errors = widgets.Output()
         self.last_error = None
         self.picture = None
+        # JupyterLab may deliver widget messages on more than one kernel thread
+        # (ipykernel subshells); two callbacks drawing one figure at once leave
+        # it blank. Re-entrant, since a callback may move another control.
+        self._lock = threading.RLock()
 
     def guarded(self, callback):
         """Wrap a callback so that an exception is shown in the error area, not lost."""
 
         def run(*args, **kwargs):
             try:
-                result = callback(*args, **kwargs)
+                with self._lock:
+                    result = callback(*args, **kwargs)
             except Exception as exc:  # shown to the user, and kept for tests
                 self.last_error = exc
                 self.errors.append_stderr(traceback.format_exc())
