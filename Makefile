@@ -5,13 +5,22 @@
 
 PYTHON ?= python3
 VENV   ?= .venv
-BIN     = $(VENV)/bin
+BIN     = $(CURDIR)/$(VENV)/bin
 STAMP   = $(VENV)/.installed
+# nbgrader starts helpers (alembic) from PATH; the venv's come first.
+export PATH := $(BIN):$(PATH)
+# The course's matrices are tiny: one BLAS thread is faster, and leaves the
+# second core to the other kernel when tests run side by side.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+# The assignment an instructor target works on, e.g. make autograde A=01_logistic_regression
+A ?=
 # Debian packages the tests need: Chromium for the browser tests,
 # bubblewrap for the confined autograder.
 DEBS    = chromium bubblewrap
 
-.PHONY: lab test setup system-deps bench clean
+.PHONY: lab test setup system-deps bench clean \
+        release check-release autograde feedback export bench-autograde
 
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
@@ -26,6 +35,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m grader.install_guard
 	touch $@
 
 system-deps:
@@ -38,6 +48,28 @@ system-deps:
 	    $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# ---- the instructor's term (see README, "For instructors") -----------------
+release: setup          ## regenerate release/ from source/ (nbgrader generate_assignment)
+	$(BIN)/python -m grader.release
+
+check-release: setup    ## release/ is fresh, leak-free, and fails its tests while source/ passes
+	$(BIN)/python -m grader.release --check
+	$(BIN)/python -m grader.check_release
+	$(BIN)/python -m grader.validate_course
+
+autograde: setup        ## make autograde A=<assignment>: every submission, with a summary
+	$(BIN)/python -m grader.autograde_class $(A)
+
+feedback: setup         ## make feedback A=<assignment>: an HTML report per student
+	$(BIN)/nbgrader generate_feedback $(A)
+
+export: setup           ## grades to grader/grades.csv, item analysis to grader/reports/
+	$(BIN)/nbgrader export
+	$(BIN)/python -m grader.item_analysis
+
+bench-autograde: setup  ## autograde time per notebook against bare kernel execution
+	$(BIN)/python tests/bench_autograde.py
 
 # Speed of utils against PyTorch (CPU) and scikit-learn; installs the comparison libraries.
 bench: setup

@@ -1,0 +1,1 @@
+"""Instructor-side grading tools that extend nbgrader for this course."""

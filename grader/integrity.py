@@ -1,0 +1,167 @@
+"""Gradebook integrity: only the grader writes the gradebook, and a run checks it.
+
+Wired from the course configuration for plain `nbgrader autograde`:
+
+* `GradebookJournal`, a preprocessor after SaveAutoGrades, journals every
+  auto score the grader has just written; the journal is kept in
+  grader/logs/gradebook_journal.json (student code never sees grader/).
+* `pre_convert_hook` / `post_convert_hook` (c.Autograde.*) bracket each
+  submission. Before the first one, every journaled score from earlier runs is
+  compared with the gradebook; before each later one, the gradebook file must
+  be byte-identical to what it was after the previous submission.
+* At exit, every score journaled is compared with the gradebook once more.
+  The verdict goes to stderr ("gradebook integrity: ...") and to
+  grader/logs/gradebook_integrity.json; grader.autograde_class repeats it in
+  its summary.
+
+Only auto scores are journaled: manual grades and comments legitimately change
+between runs (formgrader), and are not protected here.
+"""
+
+import atexit
+import hashlib
+import json
+import os
+import sys
+import time
+import warnings
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+JOURNAL = "gradebook_journal.json"
+REPORT = "gradebook_integrity.json"
+
+_state = {"db_url": None, "db": None, "last_hash": None, "events": [], "journal": {},
+          "checked_before": False, "installed": False}
+
+
+def db_path(db_url):
+    """Return the file of an sqlite:/// URL."""
+    return db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else None
+
+
+def logs_dir(db_url):
+    """Return grader/logs beside the gradebook."""
+    return os.path.join(os.path.dirname(db_path(db_url)), "logs")
+
+
+def _hash(path):
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except (FileNotFoundError, TypeError):
+        return None
+
+
+def load_journal(db_url):
+    """Return the persisted journal {"student/assignment/notebook/grade": auto_score}."""
+    try:
+        with open(os.path.join(logs_dir(db_url), JOURNAL)) as fh:
+            return json.load(fh)
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def record(db_url, entries):
+    """Merge `entries` ({key: auto_score}) into the persisted journal."""
+    folder = logs_dir(db_url)
+    os.makedirs(folder, exist_ok=True)
+    journal = load_journal(db_url)
+    journal.update(entries)
+    tmp = os.path.join(folder, JOURNAL + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(journal, fh, indent=0, sort_keys=True)
+    os.replace(tmp, os.path.join(folder, JOURNAL))
+
+
+def key(student, assignment, notebook, grade):
+    return f"{student}/{assignment}/{notebook}/{grade}"
+
+
+def verify(db_url, course_id="", journal=None):
+    """Compare journaled auto scores with the gradebook; return (checked, [problems])."""
+    journal = load_journal(db_url) if journal is None else journal
+    problems = []
+    if not journal:
+        return 0, problems
+    with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, want in sorted(journal.items()):
+            student, assignment, notebook, grade = name.split("/", 3)
+            try:
+                got = gb.find_grade(grade, notebook, assignment, student).auto_score
+            except MissingEntry:
+                got = "missing"
+            if got != want:
+                problems.append(f"grade {name} is {got}, the grader wrote {want}")
+    return len(journal), problems
+
+
+def pre_convert_hook(assignment=None, student=None, notebooks=None):
+    """Before a submission: check the gradebook is as the grader left it."""
+    if not _state["checked_before"]:
+        _state["checked_before"] = True
+        _, problems = verify(_state["db_url"])
+        _state["events"] += [f"before this run: {p}" for p in problems]
+    current = _hash(_state["db"])
+    if _state["last_hash"] is not None and current != _state["last_hash"]:
+        _state["events"].append(
+            f"the gradebook file changed outside the grader before grading {student}/{assignment}"
+        )
+    _state["last_hash"] = current
+
+
+def post_convert_hook(assignment=None, student=None, notebooks=None):
+    """After a submission: persist what the grader wrote, remember the file's hash."""
+    if _state["journal"]:
+        record(_state["db_url"], _state["journal"])
+    _state["last_hash"] = _hash(_state["db"])
+
+
+class GradebookJournal(NbGraderPreprocessor):
+    """Journal the auto scores SaveAutoGrades has just written for this notebook."""
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"], info.get("course_id", "")) as gb:
+            notebook = gb.find_submission_notebook(
+                info["notebook"], info["assignment"], info["student"]
+            )
+            for grade in notebook.grades:
+                name = key(info["student"], info["assignment"], info["notebook"], grade.name)
+                _state["journal"][name] = grade.auto_score
+        return nb, resources
+
+
+def _at_exit():
+    if not (_state["journal"] or _state["events"]):
+        return
+    problems = list(_state["events"])
+    if _state["last_hash"] is not None and _hash(_state["db"]) != _state["last_hash"]:
+        problems.append("the gradebook file changed after the last submission was graded")
+    checked, later = verify(_state["db_url"], journal=_state["journal"])
+    problems += later
+    report = {"time": time.time(), "ok": not problems, "checked_grades": checked,
+              "problems": problems}
+    try:
+        with open(os.path.join(logs_dir(_state["db_url"]), REPORT), "w") as fh:
+            json.dump(report, fh, indent=1)
+    except OSError:
+        pass
+    if problems:
+        sys.stderr.write("GRADEBOOK INTEGRITY PROBLEMS (changed outside the grader):\n  "
+                         + "\n  ".join(problems) + "\n")
+    else:
+        sys.stderr.write(f"gradebook integrity: OK ({checked} grades written by this run "
+                         "checked; nothing else changed the gradebook)\n")
+
+
+def install(c, db_url):
+    """Wire the journal hooks into config `c` for the gradebook at `db_url`."""
+    _state["db_url"], _state["db"] = db_url, db_path(db_url)
+    c.Autograde.pre_convert_hook = pre_convert_hook
+    c.Autograde.post_convert_hook = post_convert_hook
+    if not _state["installed"]:
+        _state["installed"] = True
+        atexit.register(_at_exit)

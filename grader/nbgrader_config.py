@@ -1,0 +1,134 @@
+"""The course's nbgrader configuration; the repository root is the course root.
+
+Everything grading produces (submissions, autograded notebooks, feedback, the
+gradebook, the exchange, LMS downloads, exports) lives under grader/ and is
+git-ignored by grader/.gitignore. Paths are absolute, so the configuration
+means the same thing whichever folder loads it.
+
+Change the settings an instructor is likely to tune here:
+  * PER_CELL_TIMEOUT: seconds one cell may run while autograding/validating.
+  * LATE_PERCENT_PER_DAY, LATE_GRACE_MINUTES: the late-penalty policy.
+  * CONFINE, MEMORY_LIMIT, CPU_SECONDS: how student code is confined while
+    autograding (grader/sandbox.py; see grader/NOTES.md, "Confinement").
+    CONFINE = False grades unconfined: only if you accept that student code
+    then runs with your rights (it can read source/ and rewrite the gradebook).
+"""
+
+import os
+import sys
+
+GRADER = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(GRADER)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # so that the grader.* preprocessors and plugins import
+
+from grader import integrity, sandbox  # noqa: E402
+from grader.plugins import PerDayLatePenalty  # noqa: E402
+from grader.preprocessors import (  # noqa: E402
+    HideHiddenTests,
+    RestoreMissingCells,
+    ResilientExecute,
+    ZeroRestoredCells,
+)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+
+PER_CELL_TIMEOUT = 120  # training cells take up to ~20 s on a laptop; 6x headroom
+LATE_PERCENT_PER_DAY = 10  # of the notebook's score, per started day late
+LATE_GRACE_MINUTES = 15  # submissions this close to the deadline are on time
+CONFINE = True  # run student code in a bubblewrap sandbox while autograding
+MEMORY_LIMIT = 2 * 1024**3  # bytes of address space per process in the sandbox
+CPU_SECONDS = 600  # CPU seconds per process in the sandbox (a whole notebook)
+
+c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
+
+# Layout: source/ and release/ at the root, everything generated under grader/.
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.course_id = "neural-networks"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "grader/submitted"
+c.CourseDirectory.autograded_directory = "grader/autograded"
+c.CourseDirectory.feedback_directory = "grader/feedback"
+c.CourseDirectory.solution_directory = "grader/solution"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADER, "gradebook.db")
+c.Exchange.root = os.path.join(GRADER, "exchange")
+c.Exchange.timezone = "UTC"
+c.ZipCollectApp.downloaded_directory = "grader/downloaded"
+c.CsvExportPlugin.to = os.path.join(GRADER, "grades.csv")
+
+# Release: a generated-file header on every student notebook.
+c.IncludeHeaderFooter.header = os.path.join(GRADER, "release_header.ipynb")
+
+# LMS archives (Blackboard style):
+#   <anything>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb
+c.FileNameCollectorPlugin.named_regexp = (
+    r".*_(?P<student_id>[A-Za-z0-9]+)_attempt_"
+    r"(?P<timestamp>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)_(?P<file_id>.+)"
+)
+
+# Execution, for autograde and validate alike.
+c.Execute.timeout = PER_CELL_TIMEOUT
+c.Execute.interrupt_on_timeout = True
+c.Execute.shutdown_kernel = "immediate"  # kernel state is discarded anyway; saves ~0.8 s a notebook
+
+# Confinement (grader/sandbox.py): every autograded kernel runs in bubblewrap,
+# without network, seeing only /usr, Python, `utils` and its own scratch copy.
+c.ResilientExecute.kernel_manager_class = sandbox.SandboxKernelManager
+c.SandboxKernelManager.confine = CONFINE
+c.SandboxKernelManager.memory_limit = MEMORY_LIMIT
+c.SandboxKernelManager.cpu_seconds = CPU_SECONDS
+c.SandboxKernelManager.readonly_paths = sandbox.package_paths("utils")
+# Trusted verdicts (grader/verdicts.py): test cells decided in a clean worker on
+# data from the kernel. Verified on the toy assignment only so far: the six
+# course assignments have tests that pass utils.MLP objects, random Generators
+# or callbacks to student code, or expect a specific exception, which the
+# worker cannot transfer yet (grader/NOTES.md, "Confinement"). Use ["*"] for all.
+c.ResilientExecute.trusted_verdict_assignments = ["00_toy"]
+if CONFINE and "autograde" in sys.argv[1:3]:
+    try:
+        sandbox.preflight()
+    except sandbox.SandboxUnavailable as error:
+        raise SystemExit(f"nbgrader autograde: refusing to grade unconfined. {error}")
+
+# Autograde: restore deleted graded cells (they then score zero), survive
+# hanging and crashing kernels, and apply the late policy.
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    RestoreMissingCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute,
+    ZeroRestoredCells,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    integrity.GradebookJournal,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+# Gradebook integrity (grader/integrity.py): journal what the grader writes,
+# check before, between and after submissions that nothing else changed it.
+integrity.install(c, c.CourseDirectory.db_url)
+c.AssignLatePenalties.plugin_class = PerDayLatePenalty
+c.PerDayLatePenalty.percent_per_day = LATE_PERCENT_PER_DAY
+c.PerDayLatePenalty.grace_minutes = LATE_GRACE_MINUTES
+
+# Feedback: show failed tests and their messages, never hidden test source.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,315 @@
+"""Confined kernels for autograding: bubblewrap + resource limits, over ZMQ `ipc`.
+
+`SandboxKernelManager` is a jupyter_client AsyncKernelManager. The course
+configuration makes nbgrader's execute preprocessor use it
+(`c.ResilientExecute.kernel_manager_class`), so plain `nbgrader autograde`
+runs every submission's kernel confined:
+
+* filesystem: a fresh mount namespace holding only /usr (read-only), the
+  Python prefixes and the `utils` package (read-only), a private folder with
+  the kernel's Unix sockets and connection file, and tmpfs scratch: /tmp and
+  the notebook's own folder (a copy of the submission). source/, the
+  gradebook, other submissions, the exchange and every home are absent;
+* network: a new network namespace (no interface but a down loopback); the
+  grader talks to the kernel over Unix sockets (transport "ipc");
+* processes: a new PID namespace, killed as a whole when the kernel stops
+  (--die-with-parent; the namespace's init dies, the kernel kills the rest);
+  a new session (no terminal); the environment is cleared;
+* limits (prlimit, per process): address space (memory_limit, 2 GiB),
+  CPU seconds, processes/threads, file size, open files, no core dumps;
+  scratch tmpfs size;
+* identity: as root, the kernel drops to `sandbox_uid` (65534) inside the
+  sandbox; as any other user, bubblewrap uses an unprivileged user namespace
+  and forbids nested ones.
+
+If bubblewrap is missing or cannot create its namespaces, starting a kernel
+fails with a message saying how to fix it; nothing is ever graded unconfined
+unless the instructor sets `c.SandboxKernelManager.confine = False`.
+"""
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode, default
+
+GiB = 1024**3
+MiB = 1024**2
+
+INSTALL_HINT = (
+    "Autograding runs student code confined with bubblewrap. Install it "
+    "(Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: `sudo dnf install bubblewrap`) "
+    "and, when grading as a non-root user, allow unprivileged user namespaces "
+    "(`sudo sysctl kernel.unprivileged_userns_clone=1` on Debian; on Ubuntu 24.04+ "
+    "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile for bwrap). "
+    "To grade UNCONFINED instead, accepting that student code runs with your rights, set "
+    "`c.SandboxKernelManager.confine = False` in grader/nbgrader_config.py."
+)
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot build the sandbox on this machine."""
+
+
+def human_bytes(n):
+    """Return `n` bytes as '2 GiB' or '512 MiB'."""
+    return f"{n / GiB:g} GiB" if n >= GiB else f"{n / MiB:g} MiB"
+
+
+def package_paths(*names):
+    """Return the folders of the importable packages `names` (what the kernel must read)."""
+    import importlib.util
+
+    paths = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            paths += [os.path.realpath(p) for p in spec.submodule_search_locations]
+        elif spec and spec.origin:
+            paths.append(os.path.realpath(spec.origin))
+    return paths
+
+
+_PREFLIGHT = {}
+
+
+def preflight(bwrap="bwrap"):
+    """Check that bubblewrap can build a sandbox here; raise SandboxUnavailable if not."""
+    if bwrap in _PREFLIGHT:
+        if _PREFLIGHT[bwrap]:
+            raise SandboxUnavailable(_PREFLIGHT[bwrap])
+        return
+    path = shutil.which(bwrap)
+    problem = None
+    if path is None:
+        problem = f"`{bwrap}` was not found on PATH. {INSTALL_HINT}"
+    else:
+        user = [] if os.geteuid() == 0 else ["--unshare-user"]
+        cmd = [path, *user, "--unshare-net", "--unshare-pid", "--die-with-parent",
+               "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
+               "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+               "--proc", "/proc", "--dev", "/dev", "/usr/bin/true"]
+        try:
+            run = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            if run.returncode != 0:
+                problem = f"bubblewrap cannot create a sandbox: {run.stderr.strip()}. {INSTALL_HINT}"
+        except (OSError, subprocess.TimeoutExpired) as error:
+            problem = f"bubblewrap failed to run: {error}. {INSTALL_HINT}"
+    _PREFLIGHT[bwrap] = problem
+    if problem:
+        raise SandboxUnavailable(problem)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernel runs inside bubblewrap with resource limits."""
+
+    confine = Bool(
+        True,
+        help="Run kernels confined. False grades UNCONFINED: student code runs with the "
+        "grader's rights (only for instructors who accept that risk).",
+    ).tag(config=True)
+    memory_limit = Integer(2 * GiB, help="Address-space limit per process, bytes.").tag(config=True)
+    cpu_seconds = Integer(600, help="CPU-time limit per process, seconds.").tag(config=True)
+    max_processes = Integer(
+        64, help="Processes and threads of the sandbox user (RLIMIT_NPROC)."
+    ).tag(config=True)
+    max_file_size = Integer(64 * MiB, help="Largest file the kernel may write, bytes.").tag(config=True)
+    max_open_files = Integer(256, help="Open file descriptors per process.").tag(config=True)
+    scratch_size = Integer(
+        512 * MiB, help="Size of each tmpfs scratch (the notebook folder, /tmp), bytes."
+    ).tag(config=True)
+    readonly_paths = List(
+        Unicode(), help="Host paths the kernel may read (besides /usr and the Python prefixes)."
+    ).tag(config=True)
+    sandbox_uid = Integer(65534, help="User the kernel runs as when the grader is root.").tag(
+        config=True
+    )
+    bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
+    blas_threads = Integer(1, help="OPENBLAS/OMP/MKL threads in the kernel.").tag(config=True)
+    extra_env = List(Unicode(), help="NAME=VALUE pairs set in the kernel's environment.").tag(
+        config=True
+    )
+
+    @default("transport")
+    def _transport_default(self):
+        return "ipc"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._sbx_rundir = None
+        self._sbx_cwd = None
+        if not self.confine:
+            self.transport = "tcp"
+        else:
+            self.transport = "ipc"
+            self._sbx_rundir = tempfile.mkdtemp(prefix="nbg-sbx-")
+            os.chmod(self._sbx_rundir, 0o700)
+            if os.geteuid() == 0:
+                os.chown(self._sbx_rundir, self.sandbox_uid, self.sandbox_uid)
+            self.connection_file = os.path.join(self._sbx_rundir, "kernel.json")
+            self.ip = os.path.join(self._sbx_rundir, "k")  # sockets are <rundir>/k-<port>
+
+    async def start_kernel(self, **kwargs):
+        """Start the kernel confined (or loudly unconfined when confine is False)."""
+        self._sbx_cwd = os.path.abspath(kwargs.get("cwd") or os.getcwd())
+        if self.confine:
+            try:
+                preflight(self.bwrap)
+            except SandboxUnavailable:
+                self.cleanup_rundir()
+                raise
+        else:
+            self.log.warning("GRADING UNCONFINED (SandboxKernelManager.confine = False): "
+                             "student code runs with the grader's rights")
+        try:
+            return await super().start_kernel(**kwargs)
+        except BaseException:
+            self.cleanup_rundir()
+            raise
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        if self.confine and os.geteuid() == 0:
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return self.wrap(cmd) if self.confine else cmd
+
+    def wrap(self, cmd):
+        """Return `cmd` wrapped in bwrap, setpriv (as root) and prlimit."""
+        cwd = self._sbx_cwd or os.getcwd()
+        root = os.geteuid() == 0
+        b = [shutil.which(self.bwrap) or self.bwrap,
+             "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+        if root:
+            # no user namespace: the kernel gets a real, unprivileged uid (RLIMIT_NPROC
+            # does not apply to uid 0); setpriv inside needs these two, then drops all
+            b += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        else:
+            b += ["--unshare-user", "--disable-userns"]
+        b += ["--ro-bind", "/usr", "/usr",
+              "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+              "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+              "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+              "--ro-bind-try", "/etc/fonts", "/etc/fonts",
+              "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+              "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+              "--proc", "/proc", "--dev", "/dev",
+              "--perms", "1777", "--size", str(self.scratch_size), "--tmpfs", "/tmp"]
+        made = {"/", "/usr", "/tmp", "/proc", "/dev"}
+
+        def parents(path):
+            # bubblewrap copies the host's modes for the folders it creates on the way
+            # to a mount point (/root is 0700): make them traversable instead
+            out, parts = [], path.strip("/").split("/")[:-1]
+            for i in range(len(parts)):
+                folder = "/" + "/".join(parts[: i + 1])
+                if folder not in made:
+                    made.add(folder)
+                    out += ["--perms", "0755", "--dir", folder]
+            return out
+
+        ro = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+        ro = [os.path.realpath(p) for p in ro] + [os.path.realpath(p) for p in self.readonly_paths]
+        for path in dict.fromkeys(ro):
+            if not path.startswith("/usr/") and path != "/usr" and os.path.exists(path):
+                b += parents(path) + ["--ro-bind", path, path]
+                made.add(path)
+        home = "/tmp/home"
+        b += parents(self._sbx_rundir) + ["--bind", self._sbx_rundir, self._sbx_rundir]
+        b += parents(cwd) + parents("/nbgrader/submission") + [
+              "--ro-bind", cwd, "/nbgrader/submission",
+              "--perms", "1777", "--size", str(self.scratch_size), "--tmpfs", cwd,
+              "--chdir", cwd,
+              "--setenv", "HOME", home,
+              "--setenv", "PATH", "/usr/bin:/bin",
+              "--setenv", "LANG", "C.UTF-8",
+              "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+              "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline",
+              "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
+              "--setenv", "OPENBLAS_NUM_THREADS", str(self.blas_threads),
+              "--setenv", "OMP_NUM_THREADS", str(self.blas_threads),
+              "--setenv", "MKL_NUM_THREADS", str(self.blas_threads),
+              "--setenv", "JPY_PARENT_PID", "1"]
+        for pair in self.extra_env:
+            name, value = pair.split("=", 1)
+            b += ["--setenv", name, value]
+        inner = []
+        if root:
+            uid = str(self.sandbox_uid)
+            inner += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                      "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+        inner += ["/usr/bin/prlimit",
+                  f"--as={self.memory_limit}",
+                  f"--cpu={self.cpu_seconds}:{self.cpu_seconds + 5}",
+                  f"--nproc={self.max_processes}",
+                  f"--fsize={self.max_file_size}",
+                  f"--nofile={self.max_open_files}",
+                  "--core=0", "--"]
+        # the notebook folder is a tmpfs: copy the submission in, then start the kernel
+        boot = ["/bin/sh", "-c",
+                f'mkdir -p {home}; cp -a /nbgrader/submission/. . 2>/dev/null; exec "$@"', "sbx"]
+        full = b + ["--"] + inner + boot + cmd
+        self.log.debug("confined kernel command: %s", shlex.join(full))
+        return full
+
+    async def interrupt_kernel(self):
+        """Interrupt by message: a signal cannot cross into the sandbox's new session."""
+        if self.confine and self.has_kernel:
+            msg = self.session.msg("interrupt_request", content={})
+            self._connect_control_socket()
+            self.session.send(self._control_socket, msg)
+            return
+        await super().interrupt_kernel()
+
+    def death_reason(self, cell_name):
+        """Return why the kernel process ended, in words, or None if it still runs."""
+        process = getattr(getattr(self, "provisioner", None), "process", None)
+        code = None
+        if process is not None:
+            try:
+                code = process.wait(timeout=5)
+            except Exception:  # noqa: BLE001 -- still running, or already reaped
+                code = getattr(process, "returncode", None)
+        sig = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
+        where = f"in cell `{cell_name}`"
+        if not self.confine:
+            return None if sig is None else f"the kernel died from {signal.Signals(sig).name} {where}"
+        if sig == signal.SIGXCPU:
+            return f"CPU-time limit of {self.cpu_seconds} s reached {where}"
+        if sig == signal.SIGKILL:
+            return (f"the kernel was killed {where} (CPU hard limit of {self.cpu_seconds + 5} s, "
+                    "or out of memory)")
+        if sig == signal.SIGXFSZ:
+            return f"file-size limit of {human_bytes(self.max_file_size)} reached {where}"
+        if sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
+            return (f"the kernel crashed ({signal.Signals(sig).name}) {where}; "
+                    f"possibly the memory limit of {human_bytes(self.memory_limit)}")
+        if sig:
+            return f"the kernel died from {signal.Signals(sig).name} {where}"
+        return None  # an ordinary exit: the caller words it
+
+    def cleanup_rundir(self):
+        """Remove the private socket folder."""
+        if self._sbx_rundir:
+            shutil.rmtree(self._sbx_rundir, ignore_errors=True)
+
+    async def shutdown_kernel(self, now=False, restart=False):
+        try:
+            await super().shutdown_kernel(now=now, restart=restart)
+        finally:
+            if not restart:
+                self.cleanup_rundir()
+
+    def __del__(self):
+        self.cleanup_rundir()
+        parent = getattr(super(), "__del__", None)
+        if parent:
+            parent()
