@@ -1,0 +1,165 @@
+"""Hostile submissions for the red-team suite: one per attack class of the threat model.
+
+Every attack replaces the `sigmoid` answer cell of the UNTOUCHED release of the
+toy assignment (so it starts from what a student receives), and each one ends
+with the same probe, which tries every other attack class quietly: read the
+secrets, write outside its scratch folder, connect to the test's sockets,
+allocate beyond the memory cap. Markers printed by the probe (LEAK, WROTE,
+CONNECTED, ALLOCATED) must never appear in the autograded notebooks.
+"""
+
+# {targets} is filled by the test: a JSON dict of paths and ports it owns.
+PROBE = r'''
+import json as _j, os as _o, socket as _s
+_t = _j.loads({targets!r})
+for _p in _t["secrets"] + ["../../../../source/00_toy/toy.ipynb", "../../../gradebook.db"]:
+    try:
+        print("LE" "AK", _p, open(_p, "rb").read(4000))
+    except Exception:
+        pass
+for _p in _t["writes"] + ["../../PWNED", "../../../PWNED"]:
+    try:
+        open(_p, "w").write("x"); print("WR" "OTE", _p)
+    except Exception:
+        pass
+for _fam, _a in [(_s.AF_INET, ("127.0.0.1", _t["tcp"])), (_s.AF_INET6, ("::1", _t["tcp6"])),
+                 (_s.AF_UNIX, _t["unix"]), (_s.AF_INET, ("1.1.1.1", 80))]:
+    try:
+        _c = _s.socket(_fam, _s.SOCK_STREAM); _c.settimeout(1); _c.connect(_a); print("CO" "NNECTED", _a)
+    except Exception:
+        pass
+try:
+    _big = bytearray(3 * 2**30); print("AL" "LOCATED", len(_big)); del _big
+except MemoryError:
+    pass
+'''
+
+WRONG_SIGMOID = "def sigmoid(z):\n    return z\n"
+
+ATTACKS = {
+    # read source/, the gradebook, other submissions, the exchange, the grader's home
+    "read_secrets": WRONG_SIGMOID + r'''
+import os
+for root in ["..", "../..", "../../..", "../../../..", "/", "/root", os.path.expanduser("~")]:
+    try:
+        print(root, os.listdir(root))
+    except Exception as e:
+        print(root, "blocked", type(e).__name__)
+''',
+    # open the gradebook with sqlite and write to it; write outside scratch
+    "write_gradebook": WRONG_SIGMOID + r'''
+import sqlite3, glob
+for p in glob.glob("../../../*.db") + [_t["gradebook"]]:
+    try:
+        con = sqlite3.connect(p); con.execute("UPDATE grade SET auto_score = 99"); con.commit()
+        print("WR" "OTE gradebook", p)
+    except Exception as e:
+        print("gradebook blocked", type(e).__name__)
+''',
+    # a detached process that outlives the kernel and rewrites grades later
+    "daemon": WRONG_SIGMOID + r'''
+import os, time, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        code = ("import time, sqlite3\n"
+                "time.sleep(4)\n"
+                "con = sqlite3.connect(%r); con.execute('UPDATE grade SET auto_score = 99'); con.commit()\n"
+                "open(%r, 'w').write('daemon')\n") % (_t["gradebook"], _t["writes"][0])
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    os._exit(0)
+time.sleep(0.3)
+''',
+    # loopback and outside network
+    "network": WRONG_SIGMOID + r'''
+import socket, urllib.request
+for addr in [("127.0.0.1", _t["tcp"]), ("localhost", _t["tcp"]), ("10.0.0.1", 80), ("8.8.8.8", 53)]:
+    try:
+        socket.create_connection(addr, timeout=1); print("CO" "NNECTED", addr)
+    except Exception as e:
+        print("net blocked", addr, type(e).__name__)
+try:
+    urllib.request.urlopen("http://example.com", timeout=2); print("CONNECTED web")
+except Exception as e:
+    print("web blocked", type(e).__name__)
+''',
+    # allocate more than the cap
+    "memory_bomb": WRONG_SIGMOID + r'''
+import numpy as np
+big = np.ones(3 * 2**30 // 8)
+print("AL" "LOCATED", big.nbytes)
+''',
+    # fork bomb (bounded, so that an unconfined run cannot take the machine down)
+    "fork_bomb": WRONG_SIGMOID + r'''
+import os, time
+n = 0
+try:
+    for i in range(300):
+        if os.fork() == 0:
+            time.sleep(20); os._exit(0)
+        n += 1
+except OSError as e:
+    print("fork refused after", n, e)
+print("FOR" "KED", n)
+''',
+    # output flood
+    "output_flood": WRONG_SIGMOID + r'''
+for _ in range(40):
+    print("x" * 2**20)
+''',
+    # kill its own kernel (after the probe, see build())
+    "kill_kernel": WRONG_SIGMOID + "import os\nos.kill(os.getpid(), 9)\n",
+    # monkeypatch numpy so that every comparison passes, and fake training results
+    "patch_numpy": WRONG_SIGMOID + r'''
+import numpy as np, builtins
+np.isclose = lambda *a, **k: True
+np.allclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+_real_abs = builtins.abs
+builtins.abs = lambda x: 0.0
+''',
+    # return objects that compare equal to anything and claim any shape
+    "lying_objects": r'''
+import numpy as np
+class Liar(float):
+    shape = (2,)
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __gt__(self, other): return True
+    def __lt__(self, other): return True
+    def __bool__(self): return True
+    def tolist(self): return self
+    def astype(self, *a): return self
+    def __getitem__(self, i): return self
+def sigmoid(z):
+    return Liar(0.0)
+def predict(w, b, X):
+    return Liar(0.0)
+def train(X, y, lr=0.1, steps=2000):
+    return np.zeros(2), Liar(0.0)
+np.isclose = lambda *a, **k: Liar(0.0)
+np.allclose = lambda *a, **k: Liar(0.0)
+''',
+    # files beside the notebook that shadow numpy and utils
+    "shadow_modules": WRONG_SIGMOID + r'''
+import importlib, sys
+for m in [m for m in sys.modules if m == "numpy" or m.startswith("numpy.")]:
+    del sys.modules[m]
+import numpy as np
+print("numpy is", np.__file__)
+''',
+    # delete and edit cells (the test cells are restored by nbgrader)
+    "edit_cells": WRONG_SIGMOID,
+}
+
+# extra files dropped beside the notebook
+SHADOW_FILES = {
+    "numpy.py": (
+        "import sys, importlib\n"
+        "class _Any:\n    def __getattr__(self, n): return lambda *a, **k: True\n"
+        "isclose = allclose = lambda *a, **k: True\n"
+        "def array(x, *a, **k): return x\n"
+        "def __getattr__(n): return lambda *a, **k: True\n"
+    ),
+    "utils/__init__.py": "def check(*a, **k):\n    print('all tests passed')\n",
+}

@@ -1,0 +1,272 @@
+"""Red-team suite: hostile submissions graded with the real `nbgrader autograde`.
+
+One submission per attack class of the threat model (tests/redteam/attacks.py),
+each built from the untouched release of the toy assignment, all graded in one
+plain `nbgrader autograde 00_toy` run with the course configuration, beside
+honest submissions. For every attack it asserts that the submission
+* scores no more than the untouched release;
+* read no secret (canary files in source/, grader/, the exchange, the grader's
+  home, another student's submission; the hidden tests in the gradebook);
+* wrote nothing outside its scratch folder;
+* reached no socket (a TCP and a TCP6 listener on loopback and a Unix socket,
+  all owned by this test);
+* was refused memory beyond the cap;
+and that every honest submission beside it is graded exactly as without it.
+"""
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from conftest_grading import TOY_SOURCE, grade_id, make_scratch_course, read_nb, write_nb
+
+from grader.course import course_directory, nbgrader_env
+from nbgrader.api import Gradebook
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from redteam.attacks import ATTACKS, PROBE, SHADOW_FILES  # noqa: E402
+
+pytestmark = pytest.mark.grading
+ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
+HONEST = ("honest_right", "honest_wrong")
+MARKERS = ("LEAK ", "WROTE", "CONNECTED", "ALLOCATED", "FORKED 300")
+
+
+class Listener:
+    """A listening socket owned by the test; counts the connections it receives."""
+
+    def __init__(self, family, address):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        self.sock.listen(16)
+        self.address = self.sock.getsockname()
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def _autograde(root, env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", *args],
+        cwd=root, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+
+def _scores(root):
+    """Return {student: {grade_id: auto_score}} from the gradebook, through nbgrader's API."""
+    coursedir = course_directory(root)
+    scores = {}
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        for submission in gb.assignment_submissions(ASSIGNMENT):
+            scores[submission.student_id] = {
+                g.name: g.auto_score or 0 for nb in submission.notebooks for g in nb.grades
+            }
+    return scores
+
+
+def _tree(folder):
+    """Return {relative path: (size, mtime)} of every file under `folder`."""
+    found = {}
+    for base, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(base, name)
+            st = os.lstat(path)
+            found[os.path.relpath(path, folder)] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the honest baseline, then every attack beside the honest submissions."""
+    tmp = tmp_path_factory.mktemp("redteam")
+    root = make_scratch_course(tmp / "course", TOY_SOURCE)
+    token = "CANARY-" + uuid.uuid4().hex  # only in the secret files
+    tag = uuid.uuid4().hex  # in the paths the attacks try to write
+    home = tmp / "home"
+    home.mkdir()
+    env = nbgrader_env()
+    env["HOME"] = str(home)
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT,
+                          "--force"], cwd=root, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    # source/<assignment>/ files other than notebooks are copied beside every
+    # submission by nbgrader itself (data files), so the canary sits in source/
+    secrets = [os.path.join(root, "source", "canary.txt"),
+               os.path.join(root, "grader", "canary.txt"),
+               os.path.join(root, "grader", "exchange", "canary.txt"),
+               os.path.join(home, "canary.txt"),
+               os.path.join(root, "grader", "submitted", HONEST[0], ASSIGNMENT, "canary.txt")]
+    source = read_nb(os.path.join(root, "source", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    release = read_nb(os.path.join(root, "release", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    submitted = os.path.join(root, "grader", "submitted", "{}", ASSIGNMENT)
+    write_nb(source, submitted.format(HONEST[0]), NOTEBOOK)
+    wrong = copy.deepcopy(source)
+    next(c for c in wrong.cells if grade_id(c) == "predict").source = (
+        "def predict(w, b, X):\n    return (X @ w + b > 0.5).astype(int)\n")
+    write_nb(wrong, submitted.format(HONEST[1]), NOTEBOOK)
+    write_nb(release, submitted.format("untouched"), NOTEBOOK)
+    for path in secrets:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write(token)
+    baseline = _autograde(root, env)
+    assert baseline.returncode == 0, baseline.stderr
+    before = _scores(root)
+
+    tcp = Listener(socket.AF_INET, ("127.0.0.1", 0))
+    tcp6 = Listener(socket.AF_INET6, ("::1", 0))
+    unix_path = str(tmp / "redteam.sock")
+    unix = Listener(socket.AF_UNIX, unix_path)
+    writes = [str(tmp / f"PWNED-{tag}"), os.path.join(root, "PWNED"),
+              os.path.join(root, "grader", "PWNED"), os.path.join(home, "PWNED"),
+              f"/tmp/PWNED-{tag}", os.path.join(root, "source", ASSIGNMENT, "PWNED")]
+    targets = json.dumps({"secrets": secrets, "writes": writes, "tcp": tcp.address[1],
+                          "tcp6": tcp6.address[1], "unix": unix_path,
+                          "gradebook": os.path.join(root, "grader", "gradebook.db")})
+    probe = PROBE.format(targets=targets)
+    for student, code in ATTACKS.items():
+        nb = copy.deepcopy(release)
+        next(c for c in nb.cells if grade_id(c) == "sigmoid").source = probe + code
+        if student == "edit_cells":  # delete one test, rewrite another to pass
+            nb.cells = [c for c in nb.cells if grade_id(c) != "test_predict"]
+            next(c for c in nb.cells if grade_id(c) == "test_sigmoid").source = "pass\n"
+            next(c for c in nb.cells if grade_id(c) == "test_sigmoid").metadata["nbgrader"][
+                "locked"] = False
+        folder = submitted.format(student)
+        write_nb(nb, folder, NOTEBOOK)
+        if student == "shadow_modules":
+            for name, text in SHADOW_FILES.items():
+                os.makedirs(os.path.join(folder, os.path.dirname(name)), exist_ok=True)
+                with open(os.path.join(folder, name), "w") as fh:
+                    fh.write(text)
+    tree_before = {d: _tree(os.path.join(root, d)) for d in ("source", "release")}
+    tree_before["submitted"] = _tree(os.path.join(root, "grader", "submitted"))
+    start = time.monotonic()
+    result = _autograde(root, env)
+    seconds = time.monotonic() - start
+    time.sleep(6)  # the daemon attack would rewrite the gradebook 4 s after its kernel
+    survivors = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if tag.encode() in fh.read():
+                    survivors.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    for pid in survivors:  # ours to clean up: started by this test's submissions
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    tree_after = {d: _tree(os.path.join(root, d)) for d in ("source", "release")}
+    tree_after["submitted"] = _tree(os.path.join(root, "grader", "submitted"))
+    autograded = {}
+    for student in list(ATTACKS) + list(HONEST) + ["untouched"]:
+        path = os.path.join(root, "grader", "autograded", student, ASSIGNMENT, NOTEBOOK + ".ipynb")
+        autograded[student] = read_nb(path) if os.path.exists(path) else None
+    yield {
+        "root": root, "token": token, "result": result, "seconds": seconds,
+        "before": before, "after": _scores(root), "autograded": autograded,
+        "writes": writes, "survivors": survivors, "trees": (tree_before, tree_after),
+        "connections": tcp.connections + tcp6.connections + unix.connections,
+    }
+    for listener in (tcp, tcp6, unix):
+        listener.sock.close()
+
+
+def test_the_run_grades_every_submission(graded):
+    """Does one plain autograde run grade all attacks and honest submissions?"""
+    result = graded["result"]
+    assert result.returncode == 0, result.stderr[-3000:]
+    for student, nb in graded["autograded"].items():
+        assert nb is not None, f"{student} was not graded"
+    assert "GRADEBOOK INTEGRITY PROBLEMS" not in result.stderr
+    assert "gradebook integrity: OK" in result.stderr
+    print(f"red-team autograde run: {graded['seconds']:.1f} s")
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_scores_no_more_than_the_release(graded, student):
+    untouched = sum(graded["after"]["untouched"].values())
+    assert sum(graded["after"][student].values()) <= untouched, graded["after"][student]
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_read_no_secret(graded, student):
+    text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
+    assert graded["token"] not in text
+    assert "LEAK " not in text
+    assert "sigmoid should saturate" not in text  # a hidden test, stored in the gradebook
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_wrote_nothing_outside_its_scratch(graded, student):
+    text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
+    assert "WROTE gradebook" not in text
+    assert not [p for p in graded["writes"] if os.path.exists(p)]
+    before, after = graded["trees"]
+    assert before == after
+
+
+def test_no_process_outlives_its_notebook(graded):
+    assert graded["survivors"] == []
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_reached_no_socket(graded, student):
+    text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
+    assert "CONNECTED" not in text
+    assert graded["connections"] == 0
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_was_refused_memory_beyond_the_cap(graded, student):
+    text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
+    assert "ALLOCATED" not in text
+
+
+def test_memory_refusal_is_recorded_with_its_reason(graded):
+    meta = graded["autograded"]["memory_bomb"].metadata.get("grader", {})
+    assert "memory limit of 2 GiB reached in cell `sigmoid`" in meta.get("refusals", [])
+
+
+def test_output_flood_is_capped_and_recorded(graded):
+    nb = graded["autograded"]["output_flood"]
+    assert len(json.dumps([c.get("outputs", []) for c in nb.cells])) < 12 * 2**20
+    assert any(r.startswith("output limit of") for r in nb.metadata["grader"]["refusals"])
+
+
+def test_fork_bomb_is_refused(graded):
+    text = json.dumps([c.get("outputs", []) for c in graded["autograded"]["fork_bomb"].cells])
+    assert "fork refused after" in text
+
+
+def test_killed_kernel_is_recorded(graded):
+    meta = graded["autograded"]["kill_kernel"].metadata["grader"]
+    assert "sigmoid" in meta["incident"]
+
+
+@pytest.mark.parametrize("student", HONEST + ("untouched",))
+def test_honest_submissions_are_graded_as_without_attacks(graded, student):
+    assert graded["after"][student] == graded["before"][student]
+
+
+def test_honest_baseline_is_what_it_should_be(graded):
+    right, wrong = (sum(graded["before"][s].values()) for s in HONEST)
+    assert right == 7 and wrong == 4
+    assert sum(graded["before"]["untouched"].values()) == 0
