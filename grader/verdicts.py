@@ -22,6 +22,8 @@ MIME = "application/x-nbgrader-trusted+json"
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verdict_worker.py")
 
 # Runs in the student's kernel. Whatever it sends back is only ever parsed as data.
+# It mirrors verdict_worker.encode on purpose: grader/ is not visible inside the
+# sandbox, so the kernel side cannot import the worker's encoder.
 KERNEL_HELPER = r'''
 def __nbg_trusted_setup():
     import base64, io, json, math
