@@ -89,7 +89,6 @@ class ResilientExecute(Execute):
         self._output_bytes = 0
         self._truncated = set()
         self._verdicts = None
-        self._verdict_channel = False
         self._memory_limit = None
         assignment = (resources or {}).get("nbgrader", {}).get("assignment")
         allowed = self.trusted_verdict_assignments
@@ -135,7 +134,7 @@ class ResilientExecute(Execute):
 
     def process_message(self, msg, cell, cell_index):
         """Count the notebook's output and drop what exceeds max_output_bytes."""
-        if msg.get("msg_type") in OUTPUT_TYPES and not self._verdict_channel:
+        if msg.get("msg_type") in OUTPUT_TYPES:
             self._output_bytes += len(json.dumps(msg.get("content", {}), default=str))
             if self._output_bytes > self.max_output_bytes:
                 if cell_index not in self._truncated:
@@ -163,14 +162,16 @@ class ResilientExecute(Execute):
                 cell.outputs = [_error("NotRun", f"not run because {self._incident}")]
             return cell, resources
         try:
-            cell, resources = super().preprocess_cell(cell, resources, index)
             if self._memory_limit is None and getattr(self.km, "confine", False):
                 self._memory_limit = self.km.memory_limit
             if self._judge and self._is_test(cell):
+                # the test runs once, in the clean worker; only its calls to student code
+                # run in the kernel
                 if self._verdicts is None:
                     self._verdicts = Verdicts(self, import_statements(self.nb))
-                cell.outputs = verdict_outputs(cell, self._verdicts.judge(cell, index))
-            return cell, resources
+                cell.outputs = verdict_outputs(self._verdicts.judge(cell, index))
+                return cell, resources
+            return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             why = getattr(self.km, "death_reason", lambda name: None)(_bare_name(cell, index))
             reason = why or f"the kernel died while running cell {_cell_name(cell, index)}"

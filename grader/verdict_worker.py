@@ -6,17 +6,26 @@ submission dropped (numpy.py, utils/) can shadow a module here, and this process
 never runs student code. Protocol: JSON lines on stdin/stdout.
 
   grader -> worker  {"op": "setup", "code": "<import statements>"}
-  grader -> worker  {"op": "test", "code": "<test cell source>"}
+  grader -> worker  {"op": "test", "code": "<test cell source>", "forget": [names]}
   worker -> grader  {"op": "get", "names": [...]}          values from the kernel
   worker -> grader  {"op": "call", "name": n, "args": [...], "kwargs": {...}}
-  grader -> worker  {"value": <encoded>} | {"values": {...}} | {"raised": "..."}
+  grader -> worker  {"value": ..} | {"values": {..}} | {"raised": .., "etype": ..}
+  grader -> worker  {"op": "callback", "id": n, "args": [...], "kwargs": {...}}
+  worker -> grader  {"op": "callback_result", "value": ..} | {.., "raised": ..}
   worker -> grader  {"op": "verdict", "ok": bool, "ename": .., "evalue": .., "result": ..}
 
 Values cross as data only (see `decode`): None, bool, int, float, str, lists,
-tuples, dicts of those, and numeric numpy arrays as .npy bytes loaded with
-allow_pickle=False. Student functions become proxies whose calls run in the
-kernel and return data. A patched numpy, a lying __eq__ or a fake `utils` in
-the kernel therefore cannot reach the assertions evaluated here.
+tuples, dicts of those, numeric numpy arrays as .npy bytes loaded with
+allow_pickle=False, random Generators as their bit-generator state, and
+`utils.MLP` networks as sizes, activation and loss names and parameter arrays,
+rebuilt here with the real class. Student functions become proxies whose calls
+run in the kernel and return data; a function of the test passed to student
+code stays here, and the kernel calls back into it. A patched numpy, a lying
+__eq__, a fake `utils` or an overridden method in the kernel therefore cannot
+reach the assertions evaluated here.
+
+Names a test assigns stay defined for later tests, as they would in the
+kernel; every other name the test reads is fetched from the kernel.
 """
 
 import ast
@@ -26,14 +35,15 @@ import io
 import json
 import resource
 import sys
-import traceback
+import types
 
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 import numpy as np  # noqa: E402
 
 MAX_ELEMENTS = 20_000_000
+BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64", "Philox")
 _in, _out = sys.stdin, sys.stdout
-sys.stdout = sys.stderr  # prints from test code must not corrupt the protocol
+sys.stdout = sys.stderr  # prints must never corrupt the protocol on _out
 
 
 class StudentError(Exception):
@@ -42,6 +52,24 @@ class StudentError(Exception):
 
 class Unavailable(Exception):
     """A value the test needs could not be transferred as data."""
+
+
+_student_errors = {}
+
+
+def student_error(etype, message):
+    """Return the exception to raise for a student function that raised `etype`.
+
+    A builtin exception type is kept, so that a test can expect a ValueError
+    from the student's code; it is also a StudentError, so the verdict says
+    whose code raised it.
+    """
+    base = getattr(builtins, etype or "", None)
+    if not (isinstance(base, type) and issubclass(base, Exception)) or issubclass(base, StudentError):
+        return StudentError(message)
+    if etype not in _student_errors:
+        _student_errors[etype] = type(etype, (base, StudentError), {"__module__": "builtins"})
+    return _student_errors[etype](message)
 
 
 def send(message):
@@ -54,6 +82,53 @@ def receive():
     if not line:
         sys.exit(0)
     return json.loads(line)
+
+
+def _mlp_class():
+    from utils.mlp import MLP
+
+    return MLP
+
+
+def _generator(state):
+    if not isinstance(state, dict) or state.get("bit_generator") not in BIT_GENERATORS:
+        raise Unavailable("random generator of an unknown kind")
+    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    try:
+        generator.bit_generator.state = state
+    except (TypeError, ValueError, KeyError) as error:
+        raise Unavailable(f"random generator state: {error}") from None
+    return generator
+
+
+def _load_mlp(net, body):
+    """Copy parameters, gradients and caches from transferred data into `net`, in place."""
+    for name in ("_theta", "_dtheta"):
+        value = decode(body[name])
+        target = getattr(net, name)
+        if not isinstance(value, np.ndarray) or value.shape != target.shape:
+            raise Unavailable("network parameters of the wrong size")
+        target[...] = value
+    caches = body.get("caches", [])
+    for layer, cache in zip(net.layers, caches if len(caches) == len(net.layers) else []):
+        layer.X, layer.Z, layer.A = (decode(c) for c in cache)
+
+
+def _mlp(body):
+    """Rebuild a network sent by the kernel with the real utils.MLP (no methods travel)."""
+    sizes, names, loss = body.get("sizes"), body.get("activations"), body.get("loss")
+    if not (isinstance(sizes, list) and all(type(s) is int and 0 < s <= 100_000 for s in sizes)
+            and isinstance(names, list) and all(isinstance(n, str) for n in names)
+            and isinstance(loss, str)):
+        raise Unavailable("malformed network")
+    try:
+        net = _mlp_class()(sizes, list(names), loss=loss, init="zeros")
+    except (ValueError, KeyError, TypeError) as error:
+        raise Unavailable(f"network: {error}") from None
+    net.init = body.get("init") if isinstance(body.get("init"), str) else net.init
+    net.seed = body.get("seed") if type(body.get("seed")) is int else net.seed
+    _load_mlp(net, body)
+    return net
 
 
 def decode(value, depth=0):
@@ -83,9 +158,22 @@ def decode(value, depth=0):
         return float(body)
     if tag == "function":
         return Proxy(body)
+    if tag == "rng":
+        return _generator(body)
+    if tag == "mlp":
+        return _mlp(body)
     if tag == "unavailable":
         return Opaque(body)
     raise Unavailable(f"unknown value tag {tag!r}")
+
+
+_callbacks = []  # functions of the test that student code may call back
+_in_callback = False
+
+
+def _is_function(value):
+    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                              np.ufunc, Proxy))
 
 
 def encode(value, depth=0):
@@ -110,7 +198,60 @@ def encode(value, depth=0):
         return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
     if isinstance(value, Proxy):
         return {"function": value._name}
+    if isinstance(value, np.random.Generator):
+        return {"rng": value.bit_generator.state}
+    if type(value).__name__ == "MLP" and isinstance(value, _mlp_class()):
+        return {"mlp": _encode_mlp(value, depth)}
+    if _is_function(value):
+        _callbacks.append(value)
+        return {"callback": len(_callbacks) - 1}
     raise Unavailable(f"cannot pass a {type(value).__name__} to the student's code")
+
+
+def _encode_mlp(net, depth):
+    body = {
+        "sizes": list(net.sizes),
+        "activations": [layer.activation.name for layer in net.layers],
+        "loss": net.loss.name, "init": net.init, "seed": net.seed,
+        "_theta": encode(net._theta), "_dtheta": encode(net._dtheta),
+        "caches": [[encode(getattr(layer, k), depth + 1) for k in "XZA"] for layer in net.layers],
+    }
+    # methods the test replaced on this network (e.g. a guard against shortcuts) travel
+    # as callbacks; the kernel never sends methods back
+    body["overrides"] = {k: encode(v, depth + 1) for k, v in vars(net).items() if _is_function(v)}
+    return body
+
+
+def _copy_back(arg, after):
+    """Apply to `arg` the in-place changes the student's function made to its copy."""
+    try:
+        if isinstance(arg, np.ndarray):
+            after = decode(after)
+            if isinstance(after, np.ndarray) and after.shape == arg.shape:
+                arg[...] = after
+        elif isinstance(arg, np.random.Generator) and isinstance(after, dict) and "rng" in after:
+            arg.bit_generator.state = _generator(after["rng"]).bit_generator.state
+        elif isinstance(after, dict) and "mlp" in after and hasattr(arg, "_theta"):
+            _load_mlp(arg, after["mlp"])
+    except Unavailable:
+        pass
+
+
+def _run_callback(request):
+    """Run a test function that the student's code called (in the kernel) with data."""
+    global _in_callback
+    _in_callback = True
+    try:
+        function = _callbacks[int(request["id"])]
+        args = [decode(a) for a in request.get("args", [])]
+        kwargs = {k: decode(v) for k, v in request.get("kwargs", {}).items()}
+        answer = {"op": "callback_result", "value": encode(function(*args, **kwargs))}
+    except Exception as error:  # noqa: BLE001 -- reported to the student's code, as raised
+        answer = {"op": "callback_result", "raised": f"{type(error).__name__}: {error}"[:2000],
+                  "etype": type(error).__name__}
+    finally:
+        _in_callback = False
+    send(answer)
 
 
 class Opaque:
@@ -141,19 +282,21 @@ class Proxy:
         return f"<student function {self._name}>"
 
     def __call__(self, *args, **kwargs):
+        if _in_callback:
+            raise Unavailable("a test function called back from student code cannot call student code")
         request = {"op": "call", "name": self._name,
                    "args": [encode(a) for a in args],
                    "kwargs": {k: encode(v) for k, v in kwargs.items()}}
         send(request)
         reply = receive()
-        if "raised" in reply:
-            raise StudentError(reply["raised"])
-        # in-place changes the function made to array arguments are copied back
+        while reply.get("op") == "callback":
+            _run_callback(reply)
+            reply = receive()
         for arg, after in zip(args, reply.get("args_after", [])):
-            if isinstance(arg, np.ndarray) and after is not None:
-                after = decode(after)
-                if isinstance(after, np.ndarray) and after.shape == arg.shape:
-                    arg[...] = after
+            if after is not None:
+                _copy_back(arg, after)
+        if "raised" in reply:
+            raise student_error(reply.get("etype"), reply["raised"])
         return decode(reply["value"])
 
 
@@ -166,18 +309,30 @@ def free_names(code):
     return [n for n in names if not hasattr(builtins, n)]
 
 
-def run_test(code, base):
-    namespace = dict(base)
+def run_test(code, namespace):
+    """Run a test in `namespace` (kept for later tests); return its last expression's value."""
     wanted = [n for n in free_names(code) if n not in namespace]
+    fetched = {}
     if wanted:
         send({"op": "get", "names": wanted})
         reply = receive()
         for name, value in reply.get("values", {}).items():
             if name in wanted:
                 try:
-                    namespace[name] = decode(value)
+                    fetched[name] = decode(value)
                 except Unavailable as error:
-                    namespace[name] = Opaque(f"`{name}` ({error})")
+                    fetched[name] = Opaque(f"`{name}` ({error})")
+        namespace.update(fetched)
+    try:
+        return _execute(code, namespace)
+    finally:
+        # values fetched from the kernel are fetched afresh by the next test
+        for name, value in fetched.items():
+            if namespace.get(name) is value:
+                del namespace[name]
+
+
+def _execute(code, namespace):
     tree = ast.parse(code)
     result = None
     last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -195,6 +350,7 @@ def run_test(code, base):
 
 def main():
     base = {"__name__": "__test__", "__builtins__": builtins}
+    namespace = dict(base)
     while True:
         request = receive()
         if request["op"] == "setup":
@@ -203,19 +359,25 @@ def main():
                 send({"op": "ready"})
             except Exception as error:  # noqa: BLE001
                 send({"op": "ready", "error": f"{type(error).__name__}: {error}"})
+            namespace = dict(base)
         elif request["op"] == "test":
+            # names that student or demo cells (re)assigned since the last test come from the kernel
+            for name in request.get("forget", []):
+                if name not in base:
+                    namespace.pop(name, None)
+            sys.stdout = printed = io.StringIO()  # what the test prints goes into the feedback
             try:
-                result = run_test(request["code"], base)
-                send({"op": "verdict", "ok": True, "result": result})
+                verdict = {"ok": True, "result": run_test(request["code"], namespace)}
             except StudentError as error:
-                send({"op": "verdict", "ok": False, "ename": "StudentCodeError",
-                      "evalue": f"your code raised {error}"})
+                verdict = {"ok": False, "ename": "StudentCodeError", "evalue": f"your code raised {error}"}
             except Exception as error:  # noqa: BLE001
                 evalue = str(error)
                 if isinstance(error, NameError):
                     evalue += " (not defined in your notebook, or not plain data)"
-                send({"op": "verdict", "ok": False, "ename": type(error).__name__,
-                      "evalue": evalue, "trace": traceback.format_exc(limit=-3)})
+                verdict = {"ok": False, "ename": type(error).__name__, "evalue": evalue}
+            finally:
+                sys.stdout = sys.stderr
+            send({"op": "verdict", "stdout": printed.getvalue()[-20_000:], **verdict})
 
 
 if __name__ == "__main__":

@@ -1,37 +1,53 @@
 """Trusted verdicts: autograded test cells are decided outside the student's kernel.
 
-After the (confined) kernel has run an autograded test cell, ResilientExecute
-hands the cell's source (restored from the gradebook by nbgrader's
+ResilientExecute does not run an autograded test cell in the student's kernel.
+It hands the cell's source (restored from the gradebook by nbgrader's
 OverwriteCells, so never the student's) to a clean worker
-(grader/verdict_worker.py, `python -I`, never runs student code). The worker
-runs the notebook's import statements itself, then the test. Every other name
-the test reads is fetched from the kernel as plain data; student functions
-become proxies whose calls run in the kernel and answer with data. The
-worker's outcome replaces the cell's outputs, so that is what nbgrader scores.
+(grader/verdict_worker.py, `python -I`, never runs student code), which runs
+the notebook's import statements itself and then the test, once. Every other
+name the test reads is fetched from the kernel as data; student functions
+become proxies whose calls run in the kernel and answer with data; a function
+of the test handed to student code stays in the worker, and the kernel calls
+back into it through Jupyter's stdin channel. The worker's outcome (what the
+test printed, then a pass line or the error) becomes the cell's outputs, so
+that is what nbgrader scores.
 """
 
+import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
-from nbformat.v4 import new_code_cell, new_output
+import zmq
+import zmq.asyncio
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.v4 import new_output
 
 MIME = "application/x-nbgrader-trusted+json"
+CALLBACK = "nbgrader-trusted-callback:"  # prefix of the kernel's input() requests to the grader
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verdict_worker.py")
 
 # Runs in the student's kernel. Whatever it sends back is only ever parsed as data.
-# It mirrors verdict_worker.encode on purpose: grader/ is not visible inside the
-# sandbox, so the kernel side cannot import the worker's encoder.
+# It mirrors verdict_worker's encode/decode on purpose: grader/ is not visible inside
+# the sandbox, so the kernel side cannot import the worker's code.
 KERNEL_HELPER = r'''
 def __nbg_trusted_setup():
-    import base64, io, json, math
+    import base64, builtins, io, json, math
     import numpy as np
     from IPython import get_ipython
     from IPython.display import publish_display_data
-    ns = get_ipython().user_ns
+    shell = get_ipython()
+    ns, kernel = shell.user_ns, shell.kernel
     refs = {}
+    try:
+        from utils.mlp import MLP
+    except Exception:
+        MLP = None
 
     def enc(v, d=0):
         if d > 20:
@@ -43,7 +59,7 @@ def __nbg_trusted_setup():
         if isinstance(v, float):
             return float(v) if math.isfinite(v) else {"float": repr(float(v))}
         if isinstance(v, np.ndarray):
-            b = io.BytesIO(); np.save(b, np.ascontiguousarray(v), allow_pickle=False)
+            b = io.BytesIO(); np.save(b, v, allow_pickle=False)
             return {"npy": base64.b64encode(b.getvalue()).decode()}
         if isinstance(v, list):
             return [enc(x, d + 1) for x in v]
@@ -51,10 +67,25 @@ def __nbg_trusted_setup():
             return {"tuple": [enc(x, d + 1) for x in v]}
         if isinstance(v, dict):
             return {"dict": [[enc(k, d + 1), enc(x, d + 1)] for k, x in v.items()]}
+        if isinstance(v, np.random.Generator):
+            return {"rng": v.bit_generator.state}
+        if MLP is not None and isinstance(v, MLP):
+            return {"mlp": {
+                "sizes": [int(s) for s in v.sizes],
+                "activations": [str(l.activation.name) for l in v.layers],
+                "loss": str(v.loss.name), "init": v.init if isinstance(v.init, str) else None,
+                "seed": v.seed if isinstance(v.seed, int) else None,
+                "_theta": enc(v._theta), "_dtheta": enc(v._dtheta),
+                "caches": [[enc(getattr(l, k, None), d + 1) for k in "XZA"] for l in v.layers]}}
         if callable(v):
-            name = "@%%d" %% len(refs); refs[name] = v
+            name = "@%d" % len(refs); refs[name] = v
             return {"function": name}
         return {"unavailable": type(v).__name__}
+
+    def load(net, b):
+        net._theta[...] = dec(b["_theta"]); net._dtheta[...] = dec(b["_dtheta"])
+        for l, c in zip(net.layers, b["caches"]):
+            l.X, l.Z, l.A = (dec(x) for x in c)
 
     def dec(v):
         if isinstance(v, list):
@@ -71,13 +102,45 @@ def __nbg_trusted_setup():
                 return float(b)
             if t == "function":
                 return refs.get(b) or ns.get(b)
+            if t == "callback":
+                return callback(b)
+            if t == "rng":
+                g = np.random.Generator(getattr(np.random, b["bit_generator"])())
+                g.bit_generator.state = b
+                return g
+            if t == "mlp":
+                net = MLP(b["sizes"], b["activations"], loss=b["loss"], init="zeros")
+                net.init, net.seed = b["init"], b["seed"]
+                load(net, b)
+                for k, f in b["overrides"].items():
+                    setattr(net, k, dec(f))
+                return net
         return v
 
+    def error(etype, message):
+        cls = getattr(builtins, etype or "", None)
+        ok = isinstance(cls, type) and issubclass(cls, Exception)
+        return (cls if ok else RuntimeError)(message)
+
+    def callback(cid):
+        def test_function(*args, **kwargs):
+            request = {"id": cid, "args": [enc(a) for a in args],
+                       "kwargs": {k: enc(x) for k, x in kwargs.items()}}
+            answer = json.loads(kernel.raw_input("@CALLBACK@" + json.dumps(request)))
+            if "raised" in answer:
+                raise error(answer.get("etype"), answer["raised"])
+            return dec(answer["value"])
+        return test_function
+
     def reply(obj):
-        publish_display_data({"%(mime)s": json.dumps(obj)})
+        publish_display_data({"@MIME@": json.dumps(obj)})
 
     def get(names):
         reply({"values": {n: enc(ns[n]) for n in names if n in ns}})
+
+    def after(a):
+        kinds = (np.ndarray, np.random.Generator) + ((MLP,) if MLP is not None else ())
+        return enc(a) if isinstance(a, kinds) else None
 
     def call(name, payload):
         p = json.loads(payload)
@@ -87,19 +150,36 @@ def __nbg_trusted_setup():
             out = f(*args, **{k: dec(v) for k, v in p["kwargs"].items()})
             answer = {"value": enc(out)}
         except BaseException as e:
-            answer = {"raised": "%%s: %%s" %% (type(e).__name__, str(e)[:500])}
-        answer["args_after"] = [enc(a) if isinstance(a, np.ndarray) else None for a in args]
+            answer = {"raised": "%s: %s" % (type(e).__name__, str(e)[:500]), "etype": type(e).__name__}
+        answer["args_after"] = [after(a) for a in args]
         reply(answer)
 
     return get, call
 
 __nbg_trusted_get, __nbg_trusted_call = __nbg_trusted_setup()
 del __nbg_trusted_setup
-''' % {"mime": MIME}
+'''.replace("@MIME@", MIME).replace("@CALLBACK@", CALLBACK)
 
 
 class VerdictError(RuntimeError):
     """The verdict machinery itself failed (not the student's answer)."""
+
+
+def assigned_names(source):
+    """Return the names a cell binds at top level (assignments, defs, imports)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
 
 
 class Verdicts:
@@ -110,6 +190,7 @@ class Verdicts:
         self.max_bytes = max_bytes
         self.received = 0
         self.helper_ready = False
+        self.judged_up_to = 0  # cells before this index have been accounted for
         self.folder = tempfile.mkdtemp(prefix="nbg-verdict-")
         env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "LANG": "C.UTF-8"}
@@ -132,48 +213,106 @@ class Verdicts:
             raise VerdictError("the verdict worker stopped")
         return json.loads(line)
 
-    def _kernel(self, code, index):
-        """Run `code` in the student's kernel; return its trusted-channel reply, or None."""
-        cell = new_code_cell(code)
-        cells = self.executor.nb.cells
-        original = cells[index]
-        self.executor._verdict_channel = True
+    def _callback(self, prompt):
+        """Pass a callback request from the kernel to the worker; return its answer as text."""
         try:
-            self.executor.execute_cell(cell, index, store_history=False)
-        finally:
-            self.executor._verdict_channel = False
-            cells[index] = original  # nbclient stores the executed cell at `index`
-        for output in cell.outputs:
-            data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
-            if MIME in data:
-                text = data[MIME]
-                self.received += len(text)
-                if self.received > self.max_bytes or not isinstance(text, str):
-                    return None
-                try:
-                    return json.loads(text)
-                except ValueError:
-                    return None
-        return None
+            request = json.loads(prompt[len(CALLBACK):])
+            message = {"op": "callback", "id": int(request["id"]),
+                       "args": list(request["args"]), "kwargs": dict(request["kwargs"])}
+        except (ValueError, KeyError, TypeError):
+            return json.dumps({"raised": "malformed callback request", "etype": "RuntimeError"})
+        self._send(message)
+        answer = self._receive()
+        if answer.get("op") != "callback_result":
+            raise VerdictError(f"the verdict worker answered a callback with {answer.get('op')!r}")
+        answer.pop("op")
+        return json.dumps(answer)
+
+    def _kernel(self, code):
+        """Run `code` in the student's kernel; return its trusted-channel reply, or None."""
+        return run_sync(self._async_kernel)(code)
+
+    async def _async_kernel(self, code):
+        """Execute `code` with stdin allowed, answering callback requests, under the cell timeout.
+
+        nbclient neither answers input requests nor lets a cell do so, so this is a
+        small message loop of its own: iopub for the reply and the kernel's state,
+        stdin for callbacks, shell for the execute reply. A kernel that dies raises
+        DeadKernelError; one that runs past the timeout is interrupted and, if it
+        still does not finish, raises CellTimeoutError (ResilientExecute handles both).
+        """
+        executor = self.executor
+        kc = executor.kc
+        msg_id = kc.execute(code, store_history=False, allow_stdin=True, stop_on_error=False)
+        channels = {kc.iopub_channel.socket: kc.iopub_channel, kc.stdin_channel.socket: kc.stdin_channel,
+                    kc.shell_channel.socket: kc.shell_channel}
+        poller = zmq.asyncio.Poller()
+        for socket in channels:
+            poller.register(socket, zmq.POLLIN)
+        timeout = executor.timeout or 3600
+        deadline, interrupted = time.monotonic() + timeout, False
+        result, idle, replied = None, False, False
+        while not (idle and replied):
+            if time.monotonic() > deadline:
+                if interrupted:
+                    raise CellTimeoutError(f"a test's call into student code ran past {timeout} s")
+                await _ensure_async(executor.km.interrupt_kernel())
+                deadline, interrupted = time.monotonic() + 10, True
+            ready = dict(await poller.poll(1000))
+            if not ready:
+                if not await _alive(executor.km):
+                    raise DeadKernelError("the kernel died while the grader was checking a test")
+                continue
+            for socket in ready:
+                channel = channels[socket]
+                msg = await channel.get_msg(timeout=0)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, content = msg["msg_type"], msg["content"]
+                if channel is kc.stdin_channel and kind == "input_request":
+                    prompt = content.get("prompt", "")
+                    kc.input(self._callback(prompt) if prompt.startswith(CALLBACK) else "")
+                elif channel is kc.shell_channel:
+                    replied = True
+                elif kind == "status":
+                    idle = content.get("execution_state") == "idle"
+                elif kind == "display_data" and result is None and MIME in content.get("data", {}):
+                    text = content["data"][MIME]
+                    self.received += len(text) if isinstance(text, str) else 0
+                    if isinstance(text, str) and self.received <= self.max_bytes:
+                        try:
+                            result = json.loads(text)
+                        except ValueError:
+                            result = None
+        if interrupted and isinstance(result, dict) and "raised" in result:
+            result["raised"] = f"TimeoutError: it ran past the {timeout} s limit and was interrupted"
+            result["etype"] = "TimeoutError"
+        return result
 
     def judge(self, cell, index):
-        """Re-run test `cell` in the worker; return (ok, ename, evalue, result)."""
+        """Re-run test `cell` in the worker; return its verdict message."""
         if not self.helper_ready:
-            self._kernel(KERNEL_HELPER, index)
+            self._kernel(KERNEL_HELPER)
             self.helper_ready = True
-        self._send({"op": "test", "code": cell.source})
+        # names bound by the student's and demo cells since the last test are fetched afresh
+        forget = set()
+        for other in self.executor.nb.cells[self.judged_up_to:index]:
+            if other.cell_type == "code":
+                forget |= assigned_names(other.source)
+        self.judged_up_to = index + 1
+        self._send({"op": "test", "code": cell.source, "forget": sorted(forget)})
         while True:
             message = self._receive()
             if message["op"] == "verdict":
                 return message
             if message["op"] == "get":
                 names = [n for n in message["names"] if n.isidentifier()]
-                reply = self._kernel(f"__nbg_trusted_get({names!r})", index) if names else {}
+                reply = self._kernel(f"__nbg_trusted_get({names!r})") if names else {}
                 self._send(reply if isinstance(reply, dict) else {"values": {}})
             elif message["op"] == "call":
                 payload = json.dumps({"args": message["args"], "kwargs": message["kwargs"]})
                 name = message["name"]
-                reply = self._kernel(f"__nbg_trusted_call({name!r}, {payload!r})", index)
+                reply = self._kernel(f"__nbg_trusted_call({name!r}, {payload!r})")
                 if not isinstance(reply, dict) or ("value" not in reply and "raised" not in reply):
                     reply = {"raised": "no result came back from the kernel"}
                 self._send(reply)
@@ -184,15 +323,19 @@ class Verdicts:
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             pass
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def _ensure_async(value):
+    return await value if hasattr(value, "__await__") else value
+
+
+async def _alive(km):
+    return await _ensure_async(km.is_alive())
 
 
 def import_statements(nb):
     """Return the top-level import statements of the notebook's locked cells, as code."""
-    import ast
-
     lines = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -208,15 +351,17 @@ def import_statements(nb):
     return "\n".join(lines)
 
 
-def verdict_outputs(cell, verdict):
-    """Return the outputs nbgrader will score: the kernel's stdout, then the verdict."""
-    kept = [o for o in cell.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout"]
+def verdict_outputs(verdict):
+    """Return the outputs nbgrader will score: what the test printed, then the verdict."""
+    outputs = []
+    if verdict.get("stdout"):
+        outputs.append(new_output("stream", name="stdout", text=str(verdict["stdout"])))
     if verdict["ok"]:
-        kept.append(new_output("stream", name="stdout", text="[grader] test passed (checked outside your kernel)\n"))
+        outputs.append(new_output("stream", name="stdout", text="[grader] test passed (checked outside your kernel)\n"))
         result = verdict.get("result")
         if isinstance(result, float) and not isinstance(result, bool):
-            kept.append(new_output("execute_result", data={"text/plain": repr(result)}, execution_count=None))
+            outputs.append(new_output("execute_result", data={"text/plain": repr(result)}, execution_count=None))
     else:
         ename, evalue = verdict.get("ename", "Error"), verdict.get("evalue", "")
-        kept.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
-    return kept
+        outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+    return outputs
