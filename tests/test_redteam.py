@@ -31,7 +31,7 @@ from grader.course import course_directory, nbgrader_env
 from nbgrader.api import Gradebook
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redteam.attacks import ATTACKS, PROBE, SHADOW_FILES  # noqa: E402
+from redteam.attacks import ATTACKS, PROBE, RIGGED_XOR, RIGGED_XOR_TESTS, SHADOW_FILES  # noqa: E402
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
@@ -270,3 +270,39 @@ def test_honest_baseline_is_what_it_should_be(graded):
     right, wrong = (sum(graded["before"][s].values()) for s in HONEST)
     assert right == 7 and wrong == 4
     assert sum(graded["before"]["untouched"].values()) == 0
+
+
+@pytest.fixture(scope="module")
+def rigged_xor(tmp_path_factory):
+    """Grade a rigged 03_xor submission with trusted verdicts off, then on."""
+    root = make_scratch_course(tmp_path_factory.mktemp("rigged") / "course")
+    env = nbgrader_env()
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "03_xor",
+                          "--force"], cwd=root, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    release = read_nb(os.path.join(root, "release", "03_xor", "xor.ipynb"))
+    for cell in release.cells:
+        if grade_id(cell) in RIGGED_XOR:
+            cell.source = RIGGED_XOR[grade_id(cell)]
+    write_nb(release, os.path.join(root, "grader", "submitted", "rigged", "03_xor"), "xor")
+    scores = {}
+    for verdicts in (False, True):
+        result = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "autograde", "03_xor", "--force",
+             f"--ResilientExecute.trusted_verdicts={verdicts}"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        coursedir = course_directory(root)
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            nb = gb.find_submission("03_xor", "rigged").notebooks[0]
+            scores[verdicts] = {g.name: (g.auto_score or 0, g.max_score) for g in nb.grades}
+    return scores
+
+
+@pytest.mark.parametrize("test", RIGGED_XOR_TESTS)
+def test_rigged_course_answers_pass_only_when_the_kernel_is_trusted(rigged_xor, test):
+    """Rebound checks, patched numpy and a network that overrides its methods: real without verdicts, zero with them."""
+    score, top = rigged_xor[False][test]
+    assert score == top, f"the attack on {test} should succeed without trusted verdicts"
+    assert rigged_xor[True][test][0] == 0, rigged_xor[True]

@@ -163,3 +163,40 @@ SHADOW_FILES = {
     ),
     "utils/__init__.py": "def check(*a, **k):\n    print('all tests passed')\n",
 }
+
+
+# An attack on a course assignment (03_xor), against the tests that use the shared
+# package: answer cells that rebind the notebook's check functions, patch numpy's
+# comparisons and return a utils.MLP subclass whose outputs are the XOR truth
+# table whatever its (untrained) weights. {grade_id: new answer cell source}.
+RIGGED_XOR = {
+    "xor_weights_impl": r'''
+assert_matches = assert_shape = lambda *args, **kwargs: None
+np.array_equal = np.allclose = lambda *args, **kwargs: True
+
+def xor_weights():
+    return np.zeros((2, 2)), np.zeros(2), np.zeros((2, 1)), np.zeros(1)
+''',
+    "xor_hidden_impl": "def xor_hidden(X):\n    return np.zeros((len(X), 2))\n",
+    "xor_network_impl": "def xor_network(X):\n    return np.zeros(len(X))\n",
+    "train_xor_impl": r'''
+class _Rigged(utils.MLP):
+    """Untrained, but it answers the XOR truth table."""
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=float)
+        return ((X[:, 0] != X[:, 1]) * 0.98 + 0.01)[:, None]
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 0] > 0.5).astype(int)
+
+    def accuracy(self, X, y):
+        return 1.0
+
+def train_xor_net():
+    return _Rigged([2, 3, 1], "sigmoid", loss="bce", seed=0)
+''',
+}
+# the tests the attack rigs: each passes when the kernel's outputs are trusted
+RIGGED_XOR_TESTS = ("xor_weights_gates", "xor_hidden_values", "xor_network_values",
+                    "train_xor_accuracy")
