@@ -4,7 +4,9 @@
 
 Fails (exit 1) when a release notebook lacks the generated-file header, holds
 a solution, hidden tests, a mark scheme or outputs, or has a graded or locked
-cell that differs from what nbgrader makes of the source cell.
+cell that differs from what nbgrader makes of the source cell; or when a
+source test reads a value that locked cells compute from student code, which
+the autograder's trusted verdicts refuse (grader/verdicts.py).
 """
 
 import argparse
@@ -17,6 +19,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions, LockCells
 
 from grader.course import ROOT, load_config, notebooks
+from grader.verdicts import untrusted_reads
 
 MARKERS = (
     "BEGIN SOLUTION",
@@ -92,7 +95,12 @@ def _graded_cells(nb):
 
 def check_notebook(release_nb, source_nb, header_nb, config, name):
     """Return a list of problems with one release notebook."""
-    problems = []
+    problems = [
+        f"{name}: test '{test}' reads {', '.join(names)}, computed by locked cells from the "
+        "student's code; the autograder does not take such values from the student's kernel, "
+        "so call the student's functions in the test instead"
+        for test, names in untrusted_reads(source_nb).items()
+    ]
     if (
         not header_nb.cells
         or not release_nb.cells

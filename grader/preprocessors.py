@@ -7,7 +7,9 @@
   records every refusal (memory, CPU, output, kernel death) with its reason.
 * RestoreMissingCells / ZeroRestoredCells: a graded cell deleted by the
   student is restored (nbgrader's OverwriteCells.add_missing_cells, with its
-  placement bug fixed) and scores zero.
+  placement bug fixed) and scores zero; a cell whose nbgrader metadata the
+  gradebook does not know becomes an ordinary cell instead of failing the
+  submission.
 * HideHiddenTests: feedback shows failed tests and their messages but never
   the source of hidden tests.
 """
@@ -20,7 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, List, Unicode
 
-from grader.verdicts import Verdicts, import_statements, verdict_outputs
+from grader.verdicts import Verdicts, import_statements, instructor_kind, verdict_outputs
 
 METADATA_KEY = "grader"  # cell and notebook metadata written by these preprocessors
 
@@ -112,7 +114,8 @@ class ResilientExecute(Execute):
 
     @staticmethod
     def _is_test(cell):
-        return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+        # only a test cell whose source is the instructor's (restored from the gradebook)
+        return instructor_kind(cell) == "test"
 
     def _refuse(self, reason):
         if reason not in self._refusals:
@@ -164,11 +167,13 @@ class ResilientExecute(Execute):
         try:
             if self._memory_limit is None and getattr(self.km, "confine", False):
                 self._memory_limit = self.km.memory_limit
+            if self._judge and self._verdicts is None and any(map(self._is_test, self.nb.cells)):
+                # started with the notebook, so that its imports and the instructor's cells it
+                # runs itself overlap with the kernel's work
+                self._verdicts = Verdicts(self, import_statements(self.nb))
             if self._judge and self._is_test(cell):
                 # the test runs once, in the clean worker; only its calls to student code
                 # run in the kernel
-                if self._verdicts is None:
-                    self._verdicts = Verdicts(self, import_statements(self.nb))
                 cell.outputs = verdict_outputs(self._verdicts.judge(cell, index))
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)
@@ -199,6 +204,47 @@ class RestoreMissingCells(OverwriteCells):
     the nearest earlier source cell that the submission still has, and is
     tagged in its metadata so that ZeroRestoredCells can find it.
     """
+
+    def preprocess(self, nb, resources):
+        self._flags = None
+        return super().preprocess(nb, resources)
+
+    def _gradebook_flags(self):
+        """Return {grade_id: (grade, solution, locked)} of the source notebook, from the gradebook."""
+        if self._flags is None:
+            source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+            graded = {c.name for c in source_nb.grade_cells}
+            solutions = {c.name for c in source_nb.solution_cells}
+            self._flags = {c.name: (c.name in graded, c.name in solutions, bool(c.locked))
+                           for c in source_nb.source_cells}
+        return self._flags
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        """Overwrite the cell as nbgrader does, but with the gradebook's word on what it is.
+
+        nbgrader keeps a submitted cell's `grade` and `solution` flags, and
+        its `locked` flag when nbgrader's is_locked agrees anyway; here all three
+        are set from the gradebook first, so a test relabelled by the student
+        is still a locked test (and its source is restored). nbgrader deletes
+        an unknown grade_id but keeps the rest of the metadata, and 0.9.6 then
+        fails the whole submission with KeyError in add_missing_task_cells:
+        such a cell (copied from another notebook, or forged to look like a
+        test) is the student's, so it loses its metadata and runs as an
+        ordinary cell. After this, grader.verdicts.instructor_kind can trust
+        the metadata.
+        """
+        meta = cell.metadata.get("nbgrader", {})
+        flags = self._gradebook_flags().get(meta.get("grade_id"))
+        if flags is not None:
+            meta["grade"], meta["solution"], meta["locked"] = flags
+            if meta["grade"]:
+                meta.setdefault("points", 0)  # nbgrader resets it to the gradebook's
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata["nbgrader"]:
+            self.log.warning("A cell with nbgrader metadata the gradebook does not know "
+                             "is graded as an ordinary cell")
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
     def missing_cell_transform(self, source_cell, max_score, is_solution=False, is_task=False):
         """Restore the cell as nbgrader does, and tag it in its metadata."""

@@ -5,8 +5,10 @@ Started by grader.verdicts as `python -I verdict_worker.py` in an empty folder:
 submission dropped (numpy.py, utils/) can shadow a module here, and this process
 never runs student code. Protocol: JSON lines on stdin/stdout.
 
-  grader -> worker  {"op": "setup", "code": "<import statements>"}
-  grader -> worker  {"op": "test", "code": "<test cell source>", "forget": [names]}
+  grader -> worker  {"op": "setup", "code": "<import statements>"}   -> {"op": "ready"}
+  grader -> worker  {"op": "cells", "cells": [{"code": .., "binds": [..]}]}   (no answer)
+  grader -> worker  {"op": "test", "code": "<test cell source>", "forget": [names],
+                     "cells": [..], "deny": [names]}
   worker -> grader  {"op": "get", "names": [...]}          values from the kernel
   worker -> grader  {"op": "call", "name": n, "args": [...], "kwargs": {...}}
   grader -> worker  {"value": ..} | {"values": {..}} | {"raised": .., "etype": ..}
@@ -25,7 +27,10 @@ __eq__, a fake `utils` or an overridden method in the kernel therefore cannot
 reach the assertions evaluated here.
 
 Names a test assigns stay defined for later tests, as they would in the
-kernel; every other name the test reads is fetched from the kernel.
+kernel. The instructor's cells that do not depend on student code (data,
+reference functions: grader.verdicts.plan) are run here, and what they bind is
+never taken from the kernel; names bound by instructor cells that call student
+code are denied. Every other name a test reads is fetched from the kernel.
 """
 
 import ast
@@ -255,13 +260,13 @@ def _run_callback(request):
 
 
 class Opaque:
-    """A kernel value that is not plain data: any use of it fails the test."""
+    """A value the test cannot have (not plain data, or not trusted): any use fails the test."""
 
-    def __init__(self, what):
-        self._what = what
+    def __init__(self, what, why="is not plain data"):
+        self._message = f"the value {what} {why}, so it cannot be checked"
 
     def _fail(self, *args, **kwargs):
-        raise Unavailable(f"the value {self._what} is not plain data, so it cannot be checked")
+        raise Unavailable(self._message)
 
     __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __float__ = _fail
     __int__ = __len__ = __iter__ = __getitem__ = __call__ = __array__ = _fail
@@ -309,9 +314,42 @@ def free_names(code):
     return [n for n in names if not hasattr(builtins, n)]
 
 
-def run_test(code, namespace):
-    """Run a test in `namespace` (kept for later tests); return its last expression's value."""
+def run_cells(cells, namespace, protected):
+    """Run the instructor's cells that do not depend on student code, quietly, here.
+
+    What they bind is protected: never fetched from the kernel. A cell that
+    fails leaves its names as opaque values, so a test that needs them fails.
+    """
+    import warnings
+
+    for cell in cells:
+        sys.stdout = io.StringIO()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(compile(cell["code"], "<notebook cell>", "exec"), namespace)
+        except Exception as error:  # noqa: BLE001 -- the test that needs these names fails
+            for name in cell["binds"]:
+                namespace[name] = Opaque(f"`{name}`", "could not be computed: the notebook cell "
+                                         f"defining it failed in the grader ({type(error).__name__}: {error})")
+        finally:
+            sys.stdout = sys.stderr
+            if "matplotlib.pyplot" in sys.modules:
+                sys.modules["matplotlib.pyplot"].close("all")
+        protected.update(cell["binds"])
+
+
+def run_test(code, namespace, deny=()):
+    """Run a test in `namespace` (kept for later tests); return its last expression's value.
+
+    Names in `deny` are computed in the notebook from the student's code: a
+    test must call the student's functions itself, so they are not fetched.
+    """
     wanted = [n for n in free_names(code) if n not in namespace]
+    for name in [n for n in wanted if n in deny]:
+        namespace[name] = Opaque(f"`{name}`", "is computed in the notebook from your code, and a "
+                                 "test may not take it from your kernel (the test must call your functions)")
+    wanted = [n for n in wanted if n not in deny]
     fetched = {}
     if wanted:
         send({"op": "get", "names": wanted})
@@ -350,7 +388,7 @@ def _execute(code, namespace):
 
 def main():
     base = {"__name__": "__test__", "__builtins__": builtins}
-    namespace = dict(base)
+    namespace, protected = dict(base), set()
     while True:
         request = receive()
         if request["op"] == "setup":
@@ -359,15 +397,20 @@ def main():
                 send({"op": "ready"})
             except Exception as error:  # noqa: BLE001
                 send({"op": "ready", "error": f"{type(error).__name__}: {error}"})
-            namespace = dict(base)
+            namespace, protected = dict(base), set()
+        elif request["op"] == "cells":
+            run_cells(request["cells"], namespace, protected)
         elif request["op"] == "test":
-            # names that student or demo cells (re)assigned since the last test come from the kernel
+            # names that student or demo cells (re)assigned since the last test come from the
+            # kernel, except what the instructor's cells computed here
             for name in request.get("forget", []):
-                if name not in base:
+                if name not in base and name not in protected:
                     namespace.pop(name, None)
+            run_cells(request.get("cells", []), namespace, protected)
             sys.stdout = printed = io.StringIO()  # what the test prints goes into the feedback
             try:
-                verdict = {"ok": True, "result": run_test(request["code"], namespace)}
+                verdict = {"ok": True, "result": run_test(request["code"], namespace,
+                                                          set(request.get("deny", [])))}
             except StudentError as error:
                 verdict = {"ok": False, "ename": "StudentCodeError", "evalue": f"your code raised {error}"}
             except Exception as error:  # noqa: BLE001

@@ -14,6 +14,7 @@ that is what nbgrader scores.
 """
 
 import ast
+import builtins
 import json
 import os
 import shutil
@@ -166,7 +167,7 @@ class VerdictError(RuntimeError):
 
 
 def assigned_names(source):
-    """Return the names a cell binds at top level (assignments, defs, imports)."""
+    """Return the names a cell binds anywhere (assignments, defs, imports, function locals)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -177,9 +178,156 @@ def assigned_names(source):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
     return names
+
+
+class _TopLevel(ast.NodeVisitor):
+    """Collect the names a module binds at its top level (not inside functions or lambdas)."""
+
+    def __init__(self):
+        self.binds = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.binds.add(node.id)
+
+    def visit_FunctionDef(self, node):
+        self.binds.add(node.name)
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
+
+    def visit_Import(self, node):
+        self.binds.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+
+    visit_ImportFrom = visit_Import
+
+    def visit_ExceptHandler(self, node):
+        if node.name:
+            self.binds.add(node.name)
+        self.generic_visit(node)
+
+
+def cell_names(source):
+    """Return (binds, reads) of a cell, or None if it is not plain Python.
+
+    binds: the names it binds at top level. reads: the names it reads that it
+    does not bind anywhere itself (builtins excluded).
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    top = _TopLevel()
+    top.visit(tree)
+    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return top.binds, loads - assigned_names(source) - set(dir(builtins))
+
+
+def instructor_kind(cell):
+    """Return "test" or "locked" for a code cell whose source is the instructor's, else None.
+
+    Relies on grader.preprocessors.RestoreMissingCells having run (the course's
+    sanitize step): it strips nbgrader metadata the gradebook does not know,
+    sets `grade`, `solution` and `locked` of known cells from the gradebook,
+    and restores the source of locked cells. So a cell with a grade_id and
+    `locked` true holds the instructor's source; a student cannot forge one by
+    writing the metadata of a new cell or by relabelling a cell. Only such
+    cells may ever run in the verdict worker.
+    """
+    meta = cell.metadata.get("nbgrader", {})
+    if (cell.cell_type != "code" or not meta.get("grade_id") or meta.get("locked") is not True
+            or meta.get("solution")):
+        return None
+    return "test" if meta.get("grade") else "locked"
+
+
+def plan(nb, imports):
+    """Decide, for the notebook's locked non-test cells, who computes the names they bind.
+
+    A locked cell that reads only imports and names of earlier such cells does
+    not depend on the student's code: the worker runs it itself (if a test
+    needs what it computes), so the kernel's copy is never trusted. A locked
+    cell that calls student code, or is not plain Python, is computed in the
+    kernel; the names it binds are denied to tests, which must call the
+    student's functions themselves. Locked cells are restored from the
+    gradebook before this runs, so their source is the instructor's.
+
+    Returns {cell index: (source, binds)} of the cells the worker runs, the
+    indices of those it may run as soon as it starts, and {cell index: names
+    denied from that cell on}.
+    """
+    cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    kinds, names = {}, {}
+    for index, cell in cells:
+        kinds[index] = instructor_kind(cell) or "student"
+        names[index] = cell_names(cell.source)
+    pure, protected = {}, set()
+    for index, _ in cells:
+        if kinds[index] == "locked" and names[index] is not None and names[index][1] <= imports | protected:
+            pure[index] = names[index]
+            protected |= names[index][0]
+        elif kinds[index] == "locked":
+            protected -= names[index][0] if names[index] else set()
+    # run only the pure cells that bind what some test reads (and what those cells read)
+    needed = set()
+    for index, _ in cells:
+        if kinds[index] == "test" and names[index] is not None:
+            needed |= names[index][1] - imports
+    relevant, changed = set(), True
+    while changed:
+        changed = False
+        for index, (binds, reads) in pure.items():
+            if index not in relevant and binds & needed:
+                relevant.add(index)
+                needed |= reads - imports
+                changed = True
+    run = {i: (nb.cells[i].source, sorted(pure[i][0])) for i in sorted(relevant)}
+    # a cell whose names that tests read are bound nowhere else may run at once, with the
+    # notebook's start, in parallel with the kernel
+    bound_elsewhere = {}
+    for index, cell in cells:
+        for name in names[index][0] if names[index] else assigned_names(cell.source):
+            bound_elsewhere[name] = bound_elsewhere.get(name, 0) + 1
+    early = {i for i in relevant if all(bound_elsewhere[n] == 1 for n in pure[i][0] & needed)}
+    denied, deny = {}, set()
+    for index, _ in cells:
+        if kinds[index] == "locked" and index not in pure:
+            deny |= names[index][0] if names[index] else set()
+        elif index in pure:
+            deny -= pure[index][0]
+        denied[index] = set(deny)
+    return run, early, denied
+
+
+def untrusted_reads(nb):
+    """Return {test grade_id: [names]} for tests that read names `plan` denies them.
+
+    Such a test would fail under trusted verdicts whatever the student wrote:
+    it reads a value that locked cells computed from student code. The release
+    check reports them, so the test can be rewritten to call the functions.
+    """
+    _, _, denied = plan(nb, assigned_names(import_statements(nb)))
+    found = {}
+    for index, cell in enumerate(nb.cells):
+        if instructor_kind(cell) == "test":
+            names = cell_names(cell.source)
+            bad = sorted(names[1] & denied[index]) if names else []
+            if bad:
+                found[cell.metadata["nbgrader"]["grade_id"]] = bad
+    return found
 
 
 class Verdicts:
@@ -187,21 +335,37 @@ class Verdicts:
 
     def __init__(self, executor, setup_code, max_bytes=64 * 2**20):
         self.executor = executor  # the ResilientExecute running the notebook
+        self.run, self.early, self.denied = plan(executor.nb, assigned_names(setup_code))
         self.max_bytes = max_bytes
         self.received = 0
         self.helper_ready = False
-        self.judged_up_to = 0  # cells before this index have been accounted for
         self.folder = tempfile.mkdtemp(prefix="nbg-verdict-")
         env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "LANG": "C.UTF-8"}
+               "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         self.proc = subprocess.Popen(
             [sys.executable, "-I", WORKER], cwd=self.folder, env=env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         self._send({"op": "setup", "code": setup_code})
-        ready = self._receive()
-        if ready.get("error"):
-            executor.log.warning("verdict worker: the notebook's imports failed: %s", ready["error"])
+        self.ready = False  # the worker's answer to setup is read by the first judge
+        self.judged_up_to = 0  # cells before this index have been accounted for
+        self.sent = set()  # the instructor's cells already sent to the worker
+        # the instructor's cells above the first test start at once
+        first = next((i for i, c in enumerate(executor.nb.cells) if instructor_kind(c) == "test"),
+                     len(executor.nb.cells))
+        self._send({"op": "cells", "cells": self._cells_before(first, self.early)})
+        self.judged_up_to = first  # the cells before it are accounted for, except `forget`
+        self.forget = set()
+        for other in executor.nb.cells[:first]:
+            if other.cell_type == "code":
+                self.forget |= assigned_names(other.source)
+
+    def _cells_before(self, index, early=()):
+        """Return the cells the worker runs itself from judged_up_to to `index`, and `early`."""
+        todo = [at for at in self.run if self.judged_up_to <= at < index or at in early]
+        todo = [at for at in todo if at not in self.sent]
+        self.sent.update(todo)
+        return [{"code": self.run[at][0], "binds": self.run[at][1]} for at in todo]
 
     def _send(self, message):
         self.proc.stdin.write(json.dumps(message) + "\n")
@@ -291,16 +455,25 @@ class Verdicts:
 
     def judge(self, cell, index):
         """Re-run test `cell` in the worker; return its verdict message."""
+        if not self.ready:
+            ready = self._receive()
+            if ready.get("error"):
+                self.executor.log.warning("verdict worker: the notebook's imports failed: %s",
+                                          ready["error"])
+            self.ready = True
         if not self.helper_ready:
             self._kernel(KERNEL_HELPER)
             self.helper_ready = True
-        # names bound by the student's and demo cells since the last test are fetched afresh
-        forget = set()
+        # names bound by the student's and demo cells since the last test are fetched afresh;
+        # the instructor's cells that do not depend on student code are run by the worker
+        forget, cells = self.forget, self._cells_before(index)
         for other in self.executor.nb.cells[self.judged_up_to:index]:
             if other.cell_type == "code":
                 forget |= assigned_names(other.source)
-        self.judged_up_to = index + 1
-        self._send({"op": "test", "code": cell.source, "forget": sorted(forget)})
+        self.judged_up_to, self.forget = index + 1, set()
+        deny = sorted(self.denied.get(index, ()))
+        self._send({"op": "test", "code": cell.source, "forget": sorted(forget), "cells": cells,
+                    "deny": deny})
         while True:
             message = self._receive()
             if message["op"] == "verdict":
@@ -338,8 +511,7 @@ def import_statements(nb):
     """Return the top-level import statements of the notebook's locked cells, as code."""
     lines = []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("locked") or meta.get("solution"):
+        if instructor_kind(cell) != "locked":
             continue
         try:
             tree = ast.parse(cell.source)

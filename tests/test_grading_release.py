@@ -164,6 +164,23 @@ def test_release_check_catches_a_changed_graded_cell(planted):
     assert any("'test_sigmoid' was edited after generation" in p for p in problems), problems
 
 
+def test_release_check_catches_a_test_reading_values_of_student_code(planted):
+    """Does the release check flag a test that reads what a locked cell computed from student code?"""
+    root = planted[0]
+    path = os.path.join(root, "source", TOY, NOTEBOOK + ".ipynb")
+    nb = read_nb(path)
+    test = cell(nb, "test_sigmoid")
+    demo = nbformat.v4.new_code_cell("demo = sigmoid(np.zeros(3))")
+    demo.metadata["nbgrader"] = {"grade": False, "grade_id": "demo", "locked": True,
+                                 "schema_version": 3, "solution": False, "task": False}
+    nb.cells.insert(nb.cells.index(test), demo)
+    test.source = "assert np.allclose(demo, 0.5)\n" + test.source
+    nbformat.write(nb, path)
+    problems = check_release(root)
+    assert any("test 'test_sigmoid' reads demo, computed by locked cells" in p
+               for p in problems), problems
+
+
 def test_release_check_catches_a_missing_header(planted):
     """Does the release check fail when the generated-file header is gone?"""
     problems = plant(planted, lambda nb: nb.cells.pop(0))

@@ -24,6 +24,7 @@ import threading
 import time
 import uuid
 
+import nbformat
 import pytest
 from conftest_grading import TOY_SOURCE, grade_id, make_scratch_course, read_nb, write_nb
 
@@ -31,7 +32,7 @@ from grader.course import course_directory, nbgrader_env
 from nbgrader.api import Gradebook
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redteam.attacks import ATTACKS, PROBE, RIGGED_XOR, RIGGED_XOR_TESTS, SHADOW_FILES  # noqa: E402
+from redteam.attacks import ATTACKS, FORGED_CELL, PROBE, RIGGED, SHADOW_FILES  # noqa: E402
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
@@ -147,6 +148,15 @@ def graded(tmp_path_factory):
             next(c for c in nb.cells if grade_id(c) == "test_sigmoid").source = "pass\n"
             next(c for c in nb.cells if grade_id(c) == "test_sigmoid").metadata["nbgrader"][
                 "locked"] = False
+        if student == "forged_cells":  # before each test: a "test" and a "locked" cell
+            for index, kind in [(i, k) for i, c in enumerate(nb.cells) for k in ("test", "locked")
+                                if grade_id(c) == "test_sigmoid"][::-1]:
+                forged = nbformat.v4.new_code_cell(probe + FORGED_CELL)
+                forged.metadata["nbgrader"] = {
+                    "grade": kind == "test", "grade_id": f"forged_{kind}_{index}",
+                    "locked": True, "points": 1, "schema_version": 3, "solution": False,
+                    "task": False}
+                nb.cells.insert(index, forged)
         folder = submitted.format(student)
         write_nb(nb, folder, NOTEBOOK)
         if student == "shadow_modules":
@@ -272,37 +282,45 @@ def test_honest_baseline_is_what_it_should_be(graded):
     assert sum(graded["before"]["untouched"].values()) == 0
 
 
-@pytest.fixture(scope="module")
-def rigged_xor(tmp_path_factory):
-    """Grade a rigged 03_xor submission with trusted verdicts off, then on."""
+
+@pytest.fixture(scope="module", params=sorted(RIGGED))
+def rigged(request, tmp_path_factory):
+    """Grade a rigged course submission with trusted verdicts off, then on."""
+    assignment, attack = request.param, RIGGED[request.param]
     root = make_scratch_course(tmp_path_factory.mktemp("rigged") / "course")
     env = nbgrader_env()
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "03_xor",
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
                           "--force"], cwd=root, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    release = read_nb(os.path.join(root, "release", "03_xor", "xor.ipynb"))
+    release = read_nb(os.path.join(root, "release", assignment, attack["notebook"] + ".ipynb"))
     for cell in release.cells:
-        if grade_id(cell) in RIGGED_XOR:
-            cell.source = RIGGED_XOR[grade_id(cell)]
-    write_nb(release, os.path.join(root, "grader", "submitted", "rigged", "03_xor"), "xor")
+        if grade_id(cell) in attack["cells"]:
+            cell.source = attack["cells"][grade_id(cell)]
+    folder = os.path.join(root, "grader", "submitted", "rigged", assignment)
+    write_nb(release, folder, attack["notebook"])
     scores = {}
     for verdicts in (False, True):
         result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", "03_xor", "--force",
+            [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
              f"--ResilientExecute.trusted_verdicts={verdicts}"],
             cwd=root, env=env, capture_output=True, text=True, timeout=900,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         coursedir = course_directory(root)
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-            nb = gb.find_submission("03_xor", "rigged").notebooks[0]
+            nb = gb.find_submission(assignment, "rigged").notebooks[0]
             scores[verdicts] = {g.name: (g.auto_score or 0, g.max_score) for g in nb.grades}
-    return scores
+    return attack["tests"], scores
 
 
-@pytest.mark.parametrize("test", RIGGED_XOR_TESTS)
-def test_rigged_course_answers_pass_only_when_the_kernel_is_trusted(rigged_xor, test):
-    """Rebound checks, patched numpy and a network that overrides its methods: real without verdicts, zero with them."""
-    score, top = rigged_xor[False][test]
-    assert score == top, f"the attack on {test} should succeed without trusted verdicts"
-    assert rigged_xor[True][test][0] == 0, rigged_xor[True]
+def test_rigged_course_answers_pass_only_when_the_kernel_is_trusted(rigged):
+    """Rebound checks and helpers, patched numpy, a network that overrides its methods.
+
+    Each rigged test passes when the kernel's outputs are trusted (so the attack
+    is real) and scores zero with trusted verdicts.
+    """
+    tests, scores = rigged
+    for test in tests:
+        score, top = scores[False][test]
+        assert score == top, f"the attack on {test} should succeed without trusted verdicts"
+        assert scores[True][test][0] == 0, (test, scores[True])

@@ -150,7 +150,19 @@ print("numpy is", np.__file__)
 ''',
     # delete and edit cells (the test cells are restored by nbgrader)
     "edit_cells": WRONG_SIGMOID,
+    # new cells whose metadata claims they are the instructor's (a graded test, a
+    # locked cell), carrying FORGED_CELL: run by the grader outside the sandbox,
+    # it would patch numpy there and read the secrets
+    "forged_cells": WRONG_SIGMOID,
 }
+
+FORGED_CELL = r'''
+import numpy
+numpy.isclose = numpy.allclose = lambda *args, **kwargs: True
+
+def predict(w, b, X):
+    return 0
+'''
 
 # extra files dropped beside the notebook
 SHADOW_FILES = {
@@ -165,21 +177,26 @@ SHADOW_FILES = {
 }
 
 
-# An attack on a course assignment (03_xor), against the tests that use the shared
-# package: answer cells that rebind the notebook's check functions, patch numpy's
-# comparisons and return a utils.MLP subclass whose outputs are the XOR truth
-# table whatever its (untrained) weights. {grade_id: new answer cell source}.
-RIGGED_XOR = {
-    "xor_weights_impl": r'''
+
+# Attacks on course assignments, against tests that use the shared package and the
+# notebook's own helpers: {assignment: {"notebook", "cells": {grade_id: new answer
+# cell source}, "tests": the tests it rigs, each passing when the kernel is trusted}}.
+RIGGED = {
+    # rebound check functions, patched numpy comparisons, and a utils.MLP subclass
+    # that answers the XOR truth table with untrained weights
+    "03_xor": {
+        "notebook": "xor",
+        "cells": {
+            "xor_weights_impl": r'''
 assert_matches = assert_shape = lambda *args, **kwargs: None
 np.array_equal = np.allclose = lambda *args, **kwargs: True
 
 def xor_weights():
     return np.zeros((2, 2)), np.zeros(2), np.zeros((2, 1)), np.zeros(1)
 ''',
-    "xor_hidden_impl": "def xor_hidden(X):\n    return np.zeros((len(X), 2))\n",
-    "xor_network_impl": "def xor_network(X):\n    return np.zeros(len(X))\n",
-    "train_xor_impl": r'''
+            "xor_hidden_impl": "def xor_hidden(X):\n    return np.zeros((len(X), 2))\n",
+            "xor_network_impl": "def xor_network(X):\n    return np.zeros(len(X))\n",
+            "train_xor_impl": r'''
 class _Rigged(utils.MLP):
     """Untrained, but it answers the XOR truth table."""
 
@@ -196,7 +213,26 @@ class _Rigged(utils.MLP):
 def train_xor_net():
     return _Rigged([2, 3, 1], "sigmoid", loss="bce", seed=0)
 ''',
+        },
+        "tests": ("xor_weights_gates", "xor_hidden_values", "xor_network_values",
+                  "train_xor_accuracy"),
+    },
+    # a wrong forward pass (tanh hidden units) that rebinds the notebook's reference
+    # implementation, a locked helper cell, to itself
+    "04_backprop": {
+        "notebook": "backprop",
+        "cells": {
+            "forward_impl": r'''
+def forward(X, params):
+    Z1 = X @ params["W1"] + params["b1"]
+    A1 = np.tanh(Z1)
+    Z2 = A1 @ params["W2"] + params["b2"]
+    A2 = activations.sigmoid(Z2)
+    return A2, {"X": X, "Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
+
+reference_cache = lambda X, params: forward(X, params)[1]
+''',
+        },
+        "tests": ("forward_values",),
+    },
 }
-# the tests the attack rigs: each passes when the kernel's outputs are trusted
-RIGGED_XOR_TESTS = ("xor_weights_gates", "xor_hidden_values", "xor_network_values",
-                    "train_xor_accuracy")
