@@ -22,7 +22,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, List, Unicode
 
-from grader.verdicts import Verdicts, import_statements, instructor_kind, verdict_outputs
+from grader.verdicts import Verdicts, instructor_kind, verdict_outputs
 
 METADATA_KEY = "grader"  # cell and notebook metadata written by these preprocessors
 
@@ -170,7 +170,7 @@ class ResilientExecute(Execute):
             if self._judge and self._verdicts is None and any(map(self._is_test, self.nb.cells)):
                 # started with the notebook, so that its imports and the instructor's cells it
                 # runs itself overlap with the kernel's work
-                self._verdicts = Verdicts(self, import_statements(self.nb))
+                self._verdicts = Verdicts(self)
             if self._judge and self._is_test(cell):
                 # the test runs once, in the clean worker; only its calls to student code
                 # run in the kernel

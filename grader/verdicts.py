@@ -333,9 +333,16 @@ def untrusted_reads(nb):
 class Verdicts:
     """One clean worker per notebook; `judge` decides one test cell."""
 
-    def __init__(self, executor, setup_code, max_bytes=64 * 2**20):
+    def __init__(self, executor, max_bytes=64 * 2**20):
         self.executor = executor  # the ResilientExecute running the notebook
-        self.run, self.early, self.denied = plan(executor.nb, assigned_names(setup_code))
+        nb = executor.nb
+        self.run, self.early, self.denied = plan(nb, assigned_names(import_statements(nb)))
+        # the worker imports only what the tests and the cells it runs read
+        reads = set()
+        for source in [c.source for c in nb.cells if instructor_kind(c) == "test"] + [
+                source for source, _ in self.run.values()]:
+            reads |= (cell_names(source) or (set(), set()))[1]
+        setup_code = import_statements(nb, reads)
         self.max_bytes = max_bytes
         self.received = 0
         self.helper_ready = False
@@ -407,7 +414,7 @@ class Verdicts:
         """
         executor = self.executor
         kc = executor.kc
-        msg_id = kc.execute(code, store_history=False, allow_stdin=True, stop_on_error=False)
+        msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True, stop_on_error=False)
         channels = {kc.iopub_channel.socket: kc.iopub_channel, kc.stdin_channel.socket: kc.stdin_channel,
                     kc.shell_channel.socket: kc.shell_channel}
         poller = zmq.asyncio.Poller()
@@ -507,8 +514,11 @@ async def _alive(km):
     return await _ensure_async(km.is_alive())
 
 
-def import_statements(nb):
-    """Return the top-level import statements of the notebook's locked cells, as code."""
+def import_statements(nb, wanted=None):
+    """Return the top-level import statements of the notebook's locked cells, as code.
+
+    With `wanted`, only the statements that bind one of those names.
+    """
     lines = []
     for cell in nb.cells:
         if instructor_kind(cell) != "locked":
@@ -518,7 +528,12 @@ def import_statements(nb):
         except SyntaxError:
             continue
         for node in tree.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if wanted is not None:
+                node.names = [alias for alias in node.names
+                              if (alias.asname or alias.name).split(".")[0] in wanted]
+            if node.names:
                 lines.append(ast.unparse(node))
     return "\n".join(lines)
 
