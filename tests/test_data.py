@@ -48,6 +48,18 @@ def test_digits_ship_with_the_package():
     assert set(y) == set(range(10))
 
 
+
+def test_digits_are_scikit_learns_digits():
+    """Are the digits read from scikit-learn's file exactly what its loader gives, scaled?"""
+    from sklearn.datasets import load_digits
+
+    X, y, images = data.load_digits()
+    reference = load_digits()
+    np.testing.assert_array_equal(X, reference.data / 16.0)
+    np.testing.assert_array_equal(y, reference.target)
+    np.testing.assert_array_equal(images, reference.images / 16.0)
+
+
 def test_split_and_one_hot():
     """Does the split keep every row once, and one_hot give one 1 per row?"""
     X = np.arange(20.0).reshape(10, 2)
