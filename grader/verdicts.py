@@ -147,12 +147,16 @@ def __nbg_trusted_setup():
         p = json.loads(payload)
         f = refs.get(name) or ns.get(name)
         args = [dec(a) for a in p["args"]]
+        # arrays the call left unchanged are not sent back
+        copies = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
         try:
             out = f(*args, **{k: dec(v) for k, v in p["kwargs"].items()})
             answer = {"value": enc(out)}
         except BaseException as e:
             answer = {"raised": "%s: %s" % (type(e).__name__, str(e)[:500]), "etype": type(e).__name__}
-        answer["args_after"] = [after(a) for a in args]
+        answer["args_after"] = [
+            None if c is not None and c.shape == a.shape and c.tobytes() == a.tobytes()
+            else after(a) for a, c in zip(args, copies)]
         reply(answer)
 
     return get, call
