@@ -106,6 +106,10 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--class-size", type=int, default=4, help="students in the class run")
     args = parser.parse_args(argv)
+    # the confined kernel always gets one BLAS thread (SandboxKernelManager.blas_threads);
+    # give the bare and unconfined kernels the same, or the ratios compare thread counts
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         root = make_scratch_course(os.path.join(tmp, "course"), TOY_SOURCE if args.toy else None)
         names = args.assignments or assignments(root)
