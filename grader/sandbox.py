@@ -118,12 +118,13 @@ def font_cache():
     if not _FONT_CACHE:
         path = None
         try:
+            import matplotlib
             from matplotlib import font_manager
-
-            name = f"fontlist-v{font_manager.FontManager.__version__}.json"
-            path = os.path.join(font_manager.get_cachedir(), name)
-        except Exception:  # noqa: BLE001 -- without matplotlib there is nothing to speed up
+        except ImportError:  # without matplotlib there is nothing to speed up
             pass
+        else:
+            name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+            path = os.path.join(matplotlib.get_cachedir(), name)
         _FONT_CACHE.append(path if path and os.path.isfile(path) else None)
     return _FONT_CACHE[0]
 
@@ -264,7 +265,9 @@ class SandboxKernelManager(AsyncKernelManager):
               # no /dev/shm semaphores here: without this joblib (scikit-learn) warns on stderr
               "--setenv", "JOBLIB_MULTIPROCESSING", "0"]
         if font_cache():
-            b += ["--ro-bind", font_cache(), "/tmp/mpl/" + os.path.basename(font_cache())]
+            # MPLCONFIGDIR must be writable, or matplotlib ignores it and rebuilds the cache
+            b += ["--perms", "1777", "--dir", "/tmp/mpl",
+                  "--ro-bind", font_cache(), "/tmp/mpl/" + os.path.basename(font_cache())]
         for pair in self.extra_env:
             name, value = pair.split("=", 1)
             b += ["--setenv", name, value]

@@ -96,6 +96,25 @@ def test_reference_solution_gets_full_marks(graded):
     assert grades and all(auto == top for auto, top in grades.values()), grades
 
 
+def test_grading_adds_no_noise_to_the_outputs(graded):
+    """Does the reference solution's autograded notebook print nothing on stderr?
+
+    The confined kernel must find matplotlib's font cache (otherwise it rebuilds
+    it, calls fc-list and prints a Fontconfig error into the student's feedback).
+    """
+    folder = os.path.join(graded["root"], "grader", "autograded", "reference", graded["assignment"])
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".ipynb"):
+            nb = read_nb(os.path.join(folder, name))
+            stderr = [
+                output.text
+                for cell in nb.cells
+                for output in cell.get("outputs", [])
+                if output.output_type == "stream" and output.name == "stderr"
+            ]
+            assert not stderr, f"{name}: {stderr}"
+
+
 def test_untouched_release_scores_zero(graded):
     """Does the untouched release score zero on every autograded cell?"""
     grades = code_grades(gradebook_grades(graded["root"], graded["assignment"], "untouched"))
