@@ -6,6 +6,7 @@ line as an instructor would (`--Execute.timeout=4`).
 
 import copy
 import os
+import time
 
 import pytest
 from conftest_grading import (
@@ -123,3 +124,39 @@ def test_plain_nbgrader_autograde_survives_an_interrupt_ignoring_kernel(crashed)
     )
     assert result.returncode == 0, result.stderr
     assert gradebook_grades(root, ASSIGNMENT, "ignores_interrupt")[NOTEBOOK]["test_predict"][0] == 0
+
+
+def test_class_runner_stops_a_submission_at_its_cap_and_grades_the_next(crashed):
+    """Is a submission stopped at --student-cap, said so, its kernel gone, and the next graded?"""
+    root, _ = crashed
+    start = time.monotonic()
+    result = run_nbgrader_module(
+        root, "grader.autograde_class", ASSIGNMENT, "--student", "hangs", "--student", "healthy",
+        "--force", "--student-cap", "6", "--Execute.timeout=120",
+    )
+    assert time.monotonic() - start < 60
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "hangs: stopped at the cap of 6 s per submission (--student-cap)" in result.stdout
+    assert "graded: 1" in result.stdout and "failed: 1" in result.stdout
+    assert gradebook_grades(root, ASSIGNMENT, "healthy")[NOTEBOOK]["test_train"][0] > 0
+    with open(os.path.join(root, "grader", "logs", ASSIGNMENT, "hangs.log")) as fh:
+        assert fh.read().rstrip().endswith("killed after 6 s")
+    # the confined kernel dies with its nbgrader process (bwrap --die-with-parent)
+    folder = os.path.join(root, "grader", "autograded", "hangs", ASSIGNMENT).encode()
+    deadline = time.monotonic() + 10
+    while kernels_of(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not kernels_of(folder)
+
+
+def kernels_of(folder):
+    """Return the pids of processes whose command line names `folder` (bytes)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if folder in fh.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass  # the process ended meanwhile
+    return found
