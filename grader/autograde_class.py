@@ -94,12 +94,18 @@ def run_forked(args, root, timeout):
     The child starts a new session in `root`, with nbgrader_env()'s environment,
     and writes its output to a temporary file that becomes the log. After
     `timeout` seconds the child's process group is killed and the status is
-    None. This process must hold no open gradebook connection when it forks
-    (every Gradebook here is used in a `with` block, which closes it).
+    None. The child's temporary files (the sandbox's socket folder, the verdict
+    worker's folder) go in a folder of its own, removed when it ends, so that
+    a killed child leaves nothing behind. This process must hold no open
+    gradebook connection when it forks (every Gradebook here is used in a
+    `with` block, which closes it).
     """
     sys.stdout.flush()
     sys.stderr.flush()
-    with tempfile.TemporaryFile("w+") as log:
+    with (
+        tempfile.TemporaryFile("w+") as log,
+        tempfile.TemporaryDirectory(prefix="nbg-run-", ignore_cleanup_errors=True) as scratch,
+    ):
         pid = os.fork()
         if pid == 0:  # the child: never returns
             code = 1
@@ -107,6 +113,7 @@ def run_forked(args, root, timeout):
                 os.setsid()
                 os.chdir(root)
                 env = nbgrader_env()
+                env["TMPDIR"] = tempfile.tempdir = scratch
                 os.environ.clear()
                 os.environ.update(env)
                 devnull = os.open(os.devnull, os.O_RDONLY)

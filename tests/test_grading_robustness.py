@@ -5,7 +5,9 @@ line as an instructor would (`--Execute.timeout=4`).
 """
 
 import copy
+import glob
 import os
+import tempfile
 import time
 
 import pytest
@@ -127,8 +129,9 @@ def test_plain_nbgrader_autograde_survives_an_interrupt_ignoring_kernel(crashed)
 
 
 def test_class_runner_stops_a_submission_at_its_cap_and_grades_the_next(crashed):
-    """Is a submission stopped at --student-cap, said so, its kernel gone, and the next graded?"""
+    """Is a submission stopped at --student-cap, said so, its kernel gone, the next graded?"""
     root, _ = crashed
+    before = temporary_folders()
     start = time.monotonic()
     result = run_nbgrader_module(
         root, "grader.autograde_class", ASSIGNMENT, "--student", "hangs", "--student", "healthy",
@@ -147,6 +150,17 @@ def test_class_runner_stops_a_submission_at_its_cap_and_grades_the_next(crashed)
     while kernels_of(folder) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not kernels_of(folder)
+    # and so did its temporary folders (the sandbox's sockets, the verdict worker's)
+    assert temporary_folders() <= before
+
+
+def temporary_folders():
+    """Return the grader's temporary folders that exist now."""
+    return {
+        path
+        for prefix in ("nbg-run-", "nbg-sbx-", "nbg-verdict-")
+        for path in glob.glob(os.path.join(tempfile.gettempdir(), prefix + "*"))
+    }
 
 
 def kernels_of(folder):
