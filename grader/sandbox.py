@@ -27,6 +27,7 @@ fails with a message saying how to fix it; nothing is ever graded unconfined
 unless the instructor sets `c.SandboxKernelManager.confine = False`.
 """
 
+import functools
 import os
 import shlex
 import shutil
@@ -105,28 +106,22 @@ def preflight(bwrap="bwrap"):
         raise SandboxUnavailable(problem)
 
 
-_FONT_CACHE = []
-
-
+@functools.cache
 def font_cache():
-    """Return the path of matplotlib's font cache on the host (built once), or None.
+    """Return the path of matplotlib's font cache on the host, or None.
 
     A confined kernel starts with an empty MPLCONFIGDIR on its tmpfs; given
     this file, it does not rebuild the cache (a fraction of a second per
     notebook).
     """
-    if not _FONT_CACHE:
-        path = None
-        try:
-            import matplotlib
-            from matplotlib import font_manager
-        except ImportError:  # without matplotlib there is nothing to speed up
-            pass
-        else:
-            name = f"fontlist-v{font_manager.FontManager.__version__}.json"
-            path = os.path.join(matplotlib.get_cachedir(), name)
-        _FONT_CACHE.append(path if path and os.path.isfile(path) else None)
-    return _FONT_CACHE[0]
+    try:
+        import matplotlib
+        from matplotlib import font_manager
+    except ImportError:  # without matplotlib there is nothing to speed up
+        return None
+    name = f"fontlist-v{font_manager.FontManager.__version__}.json"
+    path = os.path.join(matplotlib.get_cachedir(), name)
+    return path if os.path.isfile(path) else None
 
 
 class SandboxKernelManager(AsyncKernelManager):

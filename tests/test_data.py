@@ -48,7 +48,6 @@ def test_digits_ship_with_the_package():
     assert set(y) == set(range(10))
 
 
-
 def test_digits_are_scikit_learns_digits():
     """Are the digits read from scikit-learn's file exactly what its loader gives, scaled?"""
     from sklearn.datasets import load_digits

@@ -4,6 +4,9 @@ Every function returns ``X`` (N, D) as float64 and ``y`` (N,) as integer
 labels. The random ones take a ``seed`` and give the same numbers every
 time. Nothing is downloaded: the digits ship inside scikit-learn.
 """
+import importlib.util
+import os
+
 import numpy as np
 
 from utils.shapes import check_shape
@@ -118,9 +121,6 @@ def load_digits():
     image flattened row by row), ``y`` (1797,) the digit 0-9, and ``images``
     (1797, 8, 8). Read from scikit-learn's own files, never downloaded.
     """
-    import importlib.util
-    import os
-
     # scikit-learn's own file, read without importing scikit-learn (half a second)
     spec = importlib.util.find_spec("sklearn")
     folders = list(spec.submodule_search_locations or []) if spec else []
