@@ -119,3 +119,44 @@ def test_step_descends():
         np.testing.assert_allclose(v, old[k] - 0.1 * grads[f"d{k}"])
     net.forward(X)
     assert net.loss_value(Y) < before
+
+
+def test_state_rebuilds_an_equal_network(rng):
+    """Does MLP.from_state(net.state()) give the same parameters, gradients, caches and predictions?"""
+    net = MLP([3, 4, 2], "tanh", loss="cce", seed=5)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, 6)
+    net.forward(X)
+    net.backward(net.targets(y))
+    gold = net.state()
+    mine = MLP.from_state(gold).state()
+    for key in ("sizes", "activations", "loss", "init", "seed"):
+        assert mine[key] == gold[key]
+    for group in ("params", "grads"):
+        for name in gold[group]:
+            np.testing.assert_array_equal(mine[group][name], gold[group][name])
+    for cache_mine, cache_gold in zip(mine["caches"], gold["caches"]):
+        for k in "XZA":
+            np.testing.assert_array_equal(cache_mine[k], cache_gold[k])
+    np.testing.assert_array_equal(MLP.from_state(gold).predict(X), net.predict(X))
+
+
+def test_state_is_a_copy():
+    """Does changing a state's arrays leave the network alone?"""
+    net = MLP([2, 1], seed=1)
+    state = net.state()
+    state["params"]["W1"][...] = 99.0
+    assert not np.any(net.params["W1"] == 99.0)
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda s: s.pop("params"), "needs sizes"),
+    (lambda s: s["params"].pop("b1"), "needs params"),
+    (lambda s: s["params"].__setitem__("W1", np.zeros((5, 5))), "W1"),
+    (lambda s: s["caches"].pop(), "caches"),
+])
+def test_from_state_refuses_a_bad_state(break_it, message):
+    """Does from_state say what it expected when a state is incomplete or of the wrong shape?"""
+    state = MLP([2, 3, 1], seed=0).state()
+    break_it(state)
+    with pytest.raises((ValueError, ShapeError), match=message):
+        MLP.from_state(state)

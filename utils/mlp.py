@@ -26,6 +26,14 @@ from utils.losses import get_loss
 from utils.shapes import ShapeError, check_shape
 
 
+_STATE_KEYS_MESSAGE = ("a network state needs sizes, activations, loss, params, grads and caches; "
+                       "got {got}")
+
+
+def _keys(state):
+    return sorted(state) if isinstance(state, dict) else type(state).__name__
+
+
 class MLP:
     """A fully connected network: ``Dense`` layers, one loss, plain gradient descent."""
 
@@ -102,6 +110,71 @@ class MLP:
                 raise KeyError(f"no parameter {name!r}; parameters are {', '.join(current)}")
             value = check_shape(name, np.asarray(value, dtype=float), current[name].shape)
             current[name][...] = value
+        return self
+
+    # ---- state ------------------------------------------------------------
+    def state(self):
+        """The network as plain data: what it is and every array it holds, by name.
+
+        Returns a dict with ``sizes``, ``activations`` (one name per layer),
+        ``loss``, ``init`` and ``seed``; ``params`` and ``grads`` as in
+        :attr:`params` and :attr:`grads` (copies); ``caches``, one
+        ``{"X", "Z", "A"}`` per layer from the last forward pass (None before
+        one). :meth:`from_state` rebuilds an equal network from it.
+        """
+        return {
+            "sizes": list(self.sizes),
+            "activations": [layer.activation.name for layer in self.layers],
+            "loss": self.loss.name,
+            "init": self.init,
+            "seed": self.seed,
+            "params": {name: p.copy() for name, p in self.params.items()},
+            "grads": self.grads,
+            "caches": [{"X": layer.X, "Z": layer.Z, "A": layer.A} for layer in self.layers],
+        }
+
+    @classmethod
+    def from_state(cls, state):
+        """Rebuild a network from :meth:`state`; raise ValueError or ShapeError on a bad state."""
+        try:
+            sizes, names, loss = state["sizes"], state["activations"], state["loss"]
+        except (KeyError, TypeError):
+            raise ValueError(_STATE_KEYS_MESSAGE.format(got=_keys(state))) from None
+        return cls(sizes, list(names), loss=loss, init="zeros").load_state(state)
+
+    def load_state(self, state):
+        """Take the parameters, gradients and caches of :meth:`state`, in place; returns self.
+
+        The state must be of a network with the same sizes, activations and loss.
+        """
+        try:
+            params, grads, caches = state["params"], state["grads"], state["caches"]
+            same = (list(state["sizes"]) == self.sizes and state["loss"] == self.loss.name
+                    and list(state["activations"]) == [la.activation.name for la in self.layers])
+        except (KeyError, TypeError):
+            raise ValueError(_STATE_KEYS_MESSAGE.format(got=_keys(state))) from None
+        if not same:
+            raise ValueError(f"a state of {state['sizes']} {state['activations']} {state['loss']!r} "
+                             f"cannot be loaded into {self!r}")
+        if set(params) != set(self.params) or set(grads) != {"d" + n for n in self.params}:
+            raise ValueError(f"a state of {self.sizes} needs params {sorted(self.params)} and their grads")
+        if len(caches) != len(self.layers):
+            raise ValueError(f"a state of {len(self.layers)} layers needs as many caches, got {len(caches)}")
+        self.set_params(**params)
+        for i, layer in enumerate(self.layers, 1):
+            for name in ("W", "b"):
+                value = np.asarray(grads[f"d{name}{i}"], dtype=float)
+                getattr(layer, "d" + name)[...] = check_shape(f"d{name}{i}", value,
+                                                             getattr(layer, name).shape)
+        for layer, cache in zip(self.layers, caches):
+            X, Z, A = (cache[k] for k in "XZA")
+            if X is not None:  # a forward pass has run: its cache must fit the layer
+                D, M = layer.shape
+                N = check_shape("X", np.asarray(X), (None, D)).shape[0]
+                check_shape("Z", np.asarray(Z), (N, M))
+                check_shape("A", np.asarray(A), (N, M))
+            layer.X, layer.Z, layer.A = X, Z, A
+        self.init, self.seed = state.get("init", self.init), state.get("seed", self.seed)
         return self
 
     # ---- passes -----------------------------------------------------------
