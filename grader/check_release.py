@@ -10,6 +10,7 @@ the autograder's trusted verdicts refuse (grader/verdicts.py).
 """
 
 import argparse
+import ast
 import copy
 import os
 import sys
@@ -19,7 +20,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions, LockCells
 
 from grader.course import ROOT, load_config, notebooks
-from grader.verdicts import untrusted_reads
+from grader import wire
+from grader.verdicts import instructor_kind, untrusted_reads
 
 MARKERS = (
     "BEGIN SOLUTION",
@@ -93,6 +95,24 @@ def _graded_cells(nb):
     }
 
 
+def guards(source):
+    """Return the attributes a test cell sets on objects (`obj.attr = ...`, `setattr(obj, ...)`).
+
+    A test that replaces a method of an object it hands to the student's code,
+    to forbid a shortcut, grades on a guard the student's code can step
+    around (`type(obj).method(obj)`): the worker does not send such changes to
+    the kernel, and a grade must rest on results.
+    """
+    tree = wire.parse(source)
+    found = []
+    for node in ast.walk(tree) if tree is not None else []:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        found += [ast.unparse(t) for t in targets if isinstance(t, ast.Attribute)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            found.append(ast.unparse(node))
+    return found
+
+
 def check_notebook(release_nb, source_nb, header_nb, config, name):
     """Return a list of problems with one release notebook."""
     problems = [
@@ -101,6 +121,12 @@ def check_notebook(release_nb, source_nb, header_nb, config, name):
         "so call the student's functions in the test instead"
         for test, names in untrusted_reads(source_nb).items()
     ]
+    for cell in source_nb.cells:
+        if instructor_kind(cell) == "test" and guards(cell.source):
+            problems.append(
+                f"{name}: test '{cell.metadata.nbgrader['grade_id']}' sets "
+                f"{', '.join(guards(cell.source))}: a guard the student's code can step around "
+                "(type(obj).method(obj)); test what the student's functions return instead")
     if (
         not header_nb.cells
         or not release_nb.cells

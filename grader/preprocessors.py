@@ -3,28 +3,46 @@
 * ResilientExecute: a kernel that dies or ignores interrupts no longer fails
   the whole submission; the cells that could not run score zero and say why.
   It uses the configured kernel manager (the course's is the confined
-  grader.sandbox.SandboxKernelManager), caps a notebook's total output, and
+  grader.sandbox.SandboxKernelManager), caps every byte a notebook's kernel
+  sends, decides test cells outside the kernel (grader/verdicts.py), and
   records every refusal (memory, CPU, output, kernel death) with its reason.
-* RestoreMissingCells / ZeroRestoredCells: a graded cell deleted by the
-  student is restored (nbgrader's OverwriteCells.add_missing_cells, with its
-  placement bug fixed) and scores zero; a cell whose nbgrader metadata the
-  gradebook does not know becomes an ordinary cell instead of failing the
-  submission.
+* RestoreMissingCells / ZeroRestoredCells: the submission is rebuilt in the
+  order of the instructor's canonical notebook (grader/canon.py): a deleted
+  or moved instructor cell is put back in its place, a deleted graded cell
+  scores zero, and a cell whose nbgrader metadata the gradebook does not know
+  becomes an ordinary cell instead of failing the submission.
 * HideHiddenTests: feedback shows failed tests and their messages but never
-  the source of hidden tests.
+  the source of hidden tests, nor what student code printed after the hidden
+  tests ran.
 """
 
+import copy
 import json
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from nbgrader import utils
+from nbgrader import utils as nbgrader_utils
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Integer, Unicode
 
-from grader.verdicts import Verdicts, instructor_kind, verdict_outputs
+from grader import canon
+from grader.sandbox import SandboxUnavailable, human_bytes
+from grader.verdicts import HIDDEN_MARK, VerdictError, Verdicts, instructor_kind, verdict_outputs
 
 METADATA_KEY = "grader"  # cell and notebook metadata written by these preprocessors
+UNCOUNTED = {"status", "execute_input"}  # kernel messages that carry nothing the student chose
+
+
+class GradingEnvironmentError(SystemExit):
+    """The grading environment is broken (not the submission): stop the whole run and say why.
+
+    A SystemExit, so that nbgrader does not record it as one student's failed
+    submission and go on to fail every other student the same way.
+    """
+
+    def __init__(self, reason):
+        super().__init__(f"grading stopped, the grading environment is broken: {reason}")
 
 
 def _error(ename, evalue):
@@ -32,22 +50,9 @@ def _error(ename, evalue):
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def _cell_name(cell, index):
-    """Return the grade_id of a cell if it has one, else its position."""
-    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-    return f"'{grade_id}'" if grade_id else f"#{index}"
-
-
-def _bare_name(cell, index):
+def cell_name(cell, index):
     """Return the grade_id of a cell, or 'cell N' (1-based)."""
     return cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
-
-
-def _human_bytes(n):
-    return f"{n / 2**30:g} GiB" if n >= 2**30 else f"{n / 2**20:g} MiB"
-
-
-OUTPUT_TYPES = {"stream", "display_data", "update_display_data", "execute_result", "error"}
 
 
 class ResilientExecute(Execute):
@@ -63,20 +68,14 @@ class ResilientExecute(Execute):
 
     max_output_bytes = Integer(
         8 * 2**20,
-        help="Cap on the output a notebook's kernel may send, bytes; the rest is dropped.",
+        help="Cap on everything a notebook's kernel may send (outputs, widget messages), "
+        "bytes; the rest is dropped.",
     ).tag(config=True)
 
     trusted_verdicts = Bool(
         True,
         help="Decide each autograded test cell in a clean worker process, on data fetched "
         "from the kernel (grader/verdicts.py), instead of trusting the kernel's outputs.",
-    ).tag(config=True)
-
-    trusted_verdict_assignments = List(
-        Unicode(),
-        ["*"],
-        help="Assignments whose tests get trusted verdicts ('*': all). The others are "
-        "scored from the kernel's outputs, as in stock nbgrader.",
     ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
@@ -87,17 +86,18 @@ class ResilientExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         """Execute all cells; record an incident if the kernel stopped working."""
         self._incident = None
-        self._refusals = []
+        # the sanitize step (RestoreMissingCells) replaced the submission's own metadata
+        self._refusals = list(nb.metadata.get(METADATA_KEY, {}).get("refusals", []))
         self._output_bytes = 0
         self._truncated = set()
         self._verdicts = None
-        self._memory_limit = None
-        assignment = (resources or {}).get("nbgrader", {}).get("assignment")
-        allowed = self.trusted_verdict_assignments
-        self._judge = self.trusted_verdicts and ("*" in allowed or assignment in allowed)
+        self._memory_limit = None  # the kernel manager's, read while it exists
+        self._canon = self._load_canon(resources) if self.trusted_verdicts else None
         nb.metadata.pop(METADATA_KEY, None)
         try:
             nb, resources = super().preprocess(nb, resources, km)
+        except SandboxUnavailable as error:
+            raise GradingEnvironmentError(f"the sandbox cannot start: {error}") from None
         finally:
             if self._verdicts is not None:
                 self._verdicts.close()
@@ -111,6 +111,16 @@ class ResilientExecute(Execute):
         if meta:
             nb.metadata[METADATA_KEY] = meta
         return nb, resources
+
+    def _load_canon(self, resources):
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("db_url"):
+            return None  # not run by nbgrader autograde: nothing to judge against
+        try:
+            with Gradebook(info["db_url"]) as gb:
+                return canon.load(gb, self.config, info["assignment"], info["notebook"])
+        except canon.CanonError as error:
+            raise GradingEnvironmentError(str(error)) from None
 
     @staticmethod
     def _is_test(cell):
@@ -127,35 +137,31 @@ class ResilientExecute(Execute):
         limit = self._memory_limit
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") == "MemoryError":
-                where = f"in cell `{_bare_name(cell, index)}`"
-                self._refuse(
-                    f"memory limit of {_human_bytes(limit)} reached {where}"
-                    if limit
-                    else f"out of memory {where}"
-                )
+                where = f"in cell `{cell_name(cell, index)}`"
+                self._refuse(f"memory limit of {human_bytes(limit)} reached {where}" if limit
+                             else f"out of memory {where}")
                 return
 
+    def count_output(self, msg, cell=None, cell_index=None):
+        """Count a kernel message toward the notebook's cap; return False once past it."""
+        if msg.get("msg_type") in UNCOUNTED:
+            return True
+        self._output_bytes += len(json.dumps(msg.get("content", {}), default=str))
+        if self._output_bytes <= self.max_output_bytes:
+            return True
+        limit = human_bytes(self.max_output_bytes)
+        where = cell_name(cell, cell_index) if cell is not None else "a test"
+        if cell is not None and cell_index not in self._truncated:
+            self._truncated.add(cell_index)
+            cell.outputs.append(new_output("stream", name="stdout", text=(
+                f"\n[output dropped: the notebook's output limit of {limit} was reached]\n")))
+        self._refuse(f"output limit of {limit} reached in cell `{where}`")
+        return False
+
     def process_message(self, msg, cell, cell_index):
-        """Count the notebook's output and drop what exceeds max_output_bytes."""
-        if msg.get("msg_type") in OUTPUT_TYPES:
-            self._output_bytes += len(json.dumps(msg.get("content", {}), default=str))
-            if self._output_bytes > self.max_output_bytes:
-                if cell_index not in self._truncated:
-                    self._truncated.add(cell_index)
-                    limit = _human_bytes(self.max_output_bytes)
-                    cell.outputs.append(
-                        new_output(
-                            "stream",
-                            name="stdout",
-                            text=f"\n[output dropped: the notebook's output limit of {limit} "
-                            "was reached]\n",
-                        )
-                    )
-                    self._refuse(
-                        f"output limit of {limit} reached in cell `{_bare_name(cell, cell_index)}`"
-                    )
-                if msg["msg_type"] != "error":
-                    return None
+        """Count every message the kernel sends (outputs, widget state) and drop what exceeds the cap."""
+        if not self.count_output(msg, cell, cell_index) and msg["msg_type"] != "error":
+            return None
         return super().process_message(msg, cell, cell_index)
 
     def preprocess_cell(self, cell, resources, index):
@@ -167,26 +173,28 @@ class ResilientExecute(Execute):
         try:
             if self._memory_limit is None and getattr(self.km, "confine", False):
                 self._memory_limit = self.km.memory_limit
-            if self._judge and self._verdicts is None and any(map(self._is_test, self.nb.cells)):
+            if self._canon is not None and self._verdicts is None and any(map(self._is_test, self.nb.cells)):
                 # started with the notebook, so that its imports and the instructor's cells it
                 # runs itself overlap with the kernel's work
-                self._verdicts = Verdicts(self)
-            if self._judge and self._is_test(cell):
+                self._verdicts = Verdicts(self, self._canon)
+            if self._verdicts is not None and self._is_test(cell):
                 # the test runs once, in the clean worker; only its calls to student code
                 # run in the kernel
-                cell.outputs = verdict_outputs(self._verdicts.judge(cell, index))
+                verdict, stderr = self._verdicts.judge(cell, index)
+                cell.outputs = verdict_outputs(verdict, stderr, hidden=HIDDEN_MARK in cell.source)
                 return cell, resources
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            why = getattr(self.km, "death_reason", lambda name: None)(_bare_name(cell, index))
-            reason = why or f"the kernel died while running cell {_cell_name(cell, index)}"
+            why = getattr(self.km, "death_reason", lambda name: None)(cell_name(cell, index))
+            reason = why or f"the kernel died while running cell '{cell_name(cell, index)}'"
             if why:
                 self._refuse(why)
         except CellTimeoutError:
-            reason = (
-                f"cell {_cell_name(cell, index)} ran past the {self.timeout} s "
-                "limit and ignored the interrupt"
-            )
+            reason = (f"cell '{cell_name(cell, index)}' ran past the {self.timeout} s "
+                      "limit and ignored the interrupt")
+        except VerdictError as error:
+            reason = f"the grader could not finish checking cell '{cell_name(cell, index)}': {error}"
+            self._refuse(reason)
         self._incident = reason
         self.shutdown_kernel = "immediate"
         self.log.error("Stopping execution: %s", reason)
@@ -195,19 +203,75 @@ class ResilientExecute(Execute):
 
 
 class RestoreMissingCells(OverwriteCells):
-    """OverwriteCells whose restoring of deleted graded cells works and tags them.
+    """OverwriteCells that rebuilds the submission in the canonical notebook's order.
 
-    With `add_missing_cells` on, nbgrader 0.9.6 puts a deleted graded cell
-    back after the source cell before it, but raises KeyError (failing the
-    whole submission) when that cell is a locked, ungraded one, e.g. a
-    read-only demo cell just above a test. Here a restored cell goes after
-    the nearest earlier source cell that the submission still has, and is
-    tagged in its metadata so that ZeroRestoredCells can find it.
+    nbgrader restores deleted graded cells only (and 0.9.6 raises KeyError,
+    failing the whole submission, when the source cell above a deleted one is
+    locked but ungraded). Here every instructor cell of the canonical notebook
+    (grader/canon.py) is put back if it was deleted, and back in its place if
+    it was moved; the student's own cells follow the instructor cell they
+    followed in the submission. Restored cells are tagged, so that
+    ZeroRestoredCells can give restored tests zero. What was put back is
+    recorded as a refusal in the notebook's `grader` metadata, which replaces
+    whatever the submission carried there.
     """
 
     def preprocess(self, nb, resources):
         self._flags = None
-        return super().preprocess(nb, resources)
+        nb.metadata.pop(METADATA_KEY, None)  # a student's forgery of the grader's notes
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        with Gradebook(resources["nbgrader"]["db_url"]) as gb:
+            try:
+                cells = canon.load(gb, self.config, self.assignment_id, self.notebook_id)
+            except canon.CanonError as error:
+                raise GradingEnvironmentError(str(error)) from None
+        nb, resources = super().preprocess(nb, resources)
+        refusals = self.canonical_order(nb, cells)
+        if refusals:
+            nb.metadata[METADATA_KEY] = {"refusals": refusals}
+        return nb, resources
+
+    def canonical_order(self, nb, cells):
+        """Put every canonical cell in `nb`, in order; return what had to be put back."""
+        known = {c.grade_id for c in cells}
+        present, following, anchor, seen = {}, {None: []}, None, []
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in known and grade_id not in present:
+                present[grade_id], anchor = cell, grade_id
+                following[anchor] = []
+                if not cell.metadata.get(METADATA_KEY, {}).get("restored"):
+                    seen.append(grade_id)
+            else:
+                following[anchor].append(cell)
+        restored, out = [], list(following[None])
+        for c in cells:
+            cell = present.get(c.grade_id)
+            if cell is None:
+                cell = copy.deepcopy(c.release)
+                if c.kind in ("locked", "test"):
+                    cell.source = c.source
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+                cell.metadata[METADATA_KEY] = {"restored": True}
+                restored.append(c.grade_id)
+            out.append(cell)
+            out.extend(following.get(c.grade_id, []))
+        nb.cells = out
+        moved = seen != [c.grade_id for c in cells if c.grade_id in seen]
+        refusals = []
+        locked = [g for g in restored if next(c for c in cells if c.grade_id == g).kind == "locked"]
+        if locked:
+            refusals.append("the instructor's cells " + ", ".join(f"`{g}`" for g in locked[:8])
+                            + (" and more" if len(locked) > 8 else "")
+                            + " were deleted from the submission and have been put back")
+        if moved:
+            refusals.append("the instructor's cells were reordered in the submission and have been "
+                            "put back in their order (your cells follow the cell they followed)")
+        for message in refusals:
+            self.log.warning("%s/%s: %s", self.assignment_id, self.notebook_id, message)
+        return refusals
 
     def _gradebook_flags(self):
         """Return {grade_id: (grade, solution, locked)} of the source notebook, from the gradebook."""
@@ -233,6 +297,7 @@ class RestoreMissingCells(OverwriteCells):
         ordinary cell. After this, grader.verdicts.instructor_kind can trust
         the metadata.
         """
+        cell.metadata.pop(METADATA_KEY, None)  # only the grader tags cells
         meta = cell.metadata.get("nbgrader", {})
         flags = self._gradebook_flags().get(meta.get("grade_id"))
         if flags is not None:
@@ -253,26 +318,17 @@ class RestoreMissingCells(OverwriteCells):
         return cell
 
     def add_missing_grade_cells(self, nb, resources):
-        """Put each graded cell missing from `nb` back after its nearest surviving predecessor."""
+        """Put each graded cell missing from `nb` back (canonical_order then moves it to its place)."""
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
-        source_cells = source_nb.source_cells
-        source_ids = [cell.name for cell in source_cells]
         max_scores = {cell.name: cell.max_score for cell in source_nb.grade_cells}
         solution_ids = {cell.name for cell in source_nb.solution_cells}
-        for position, name in enumerate(source_ids):
-            present = {
-                cell.metadata["nbgrader"]["grade_id"]: index
-                for index, cell in enumerate(nb.cells)
-                if "grade_id" in cell.metadata.get("nbgrader", {})
-            }
-            if name not in max_scores or name in present:
-                continue
-            self.log.warning("Missing grade cell %s encountered, adding to notebook", name)
-            restored = self.missing_cell_transform(
-                source_cells[position], max_scores[name], is_solution=name in solution_ids
-            )
-            before = [present[e] for e in source_ids[:position] if e in present]
-            nb.cells.insert(before[-1] + 1 if before else 0, restored)
+        present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+        for source_cell in source_nb.source_cells:
+            name = source_cell.name
+            if name in max_scores and name not in present:
+                self.log.warning("Missing grade cell %s encountered, adding to notebook", name)
+                nb.cells.append(self.missing_cell_transform(
+                    source_cell, max_scores[name], is_solution=name in solution_ids))
         return nb, resources
 
 
@@ -290,25 +346,44 @@ class ZeroRestoredCells(NbGraderPreprocessor):
         if (
             restored
             and cell.cell_type == "code"
-            and utils.is_grade(cell)
-            and not utils.is_solution(cell)
+            and nbgrader_utils.is_grade(cell)
+            and not nbgrader_utils.is_solution(cell)
         ):
             cell.outputs.append(_error("RestoredCell", self.message))
         return cell, resources
 
 
 class HideHiddenTests(ClearHiddenTests):
-    """Remove hidden tests from feedback, and their source from tracebacks.
+    """Remove hidden tests from feedback, and what student code printed once they had run.
 
-    The hidden region of each test cell is cut out with nbgrader's own
-    ClearHiddenTests logic. An error in such a cell keeps its name and
-    assertion message but loses the traceback, which quotes the hidden code.
+    Only the instructor's test cells are cut (a student's cell may hold any
+    text, markers included): the hidden region goes, with nbGrader's own
+    ClearHiddenTests logic, and an error in such a cell keeps its name and
+    message but loses the traceback, which quotes the hidden code. Once a test
+    with hidden parts has called the student's functions, those functions have
+    seen its inputs: the outputs of every later cell that ran in the kernel
+    are replaced by a note, so they cannot carry the hidden inputs into the
+    feedback. The autograded notebook, which only instructors see, keeps them.
     """
 
+    note = Unicode(
+        "[this cell's output is not shown in feedback: it ran after hidden tests had called "
+        "your code]\n",
+        help="What replaces the outputs of cells that ran after the first hidden test.",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._after_hidden = False
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, index):
-        """Cut the hidden region; reduce its errors to 'Name: message'."""
-        if self._remove_hidden_test_region(cell) and cell.cell_type == "code":
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        """Cut the hidden region of tests; hide later kernel outputs."""
+        if instructor_kind(cell) == "test":
+            if self._remove_hidden_test_region(cell):
+                self._after_hidden = True
+                for output in cell.get("outputs", []):
+                    if output.output_type == "error":
+                        output.traceback = [f"{output.ename}: {output.evalue}"]
+        elif cell.cell_type == "code" and self._after_hidden and cell.get("outputs"):
+            cell.outputs = [new_output("stream", name="stdout", text=self.note)]
         return cell, resources

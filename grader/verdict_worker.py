@@ -1,58 +1,63 @@
-"""The clean verdict worker: re-runs autograded test cells outside the student's kernel.
+"""The clean verdict worker: runs autograded test cells outside the student's kernel.
 
 Started by grader.verdicts as `python -I verdict_worker.py` in an empty folder:
 -I ignores PYTHONPATH, the user site and the current folder, so nothing a
 submission dropped (numpy.py, utils/) can shadow a module here, and this process
-never runs student code. Protocol: JSON lines on stdin/stdout.
+never runs student code. It loads grader/wire.py, beside it, by path. Messages
+are JSON lines on stdin/stdout, each with an `op` (grader.wire.OPS):
 
-  grader -> worker  {"op": "setup", "code": "<import statements>"}   -> {"op": "ready"}
-  grader -> worker  {"op": "cells", "cells": [{"code": .., "binds": [..]}]}   (no answer)
-  grader -> worker  {"op": "test", "code": "<test cell source>", "forget": [names],
-                     "cells": [..], "deny": [names]}
-  worker -> grader  {"op": "get", "names": [...]}          values from the kernel
-  worker -> grader  {"op": "call", "name": n, "args": [...], "kwargs": {...}}
-  grader -> worker  {"value": ..} | {"values": {..}} | {"raised": .., "etype": ..}
-  grader -> worker  {"op": "callback", "id": n, "args": [...], "kwargs": {...}}
-  worker -> grader  {"op": "callback_result", "value": ..} | {.., "raised": ..}
-  worker -> grader  {"op": "verdict", "ok": bool, "ename": .., "evalue": .., "result": ..}
+  grader -> worker  setup {code}: the notebook's import statements   -> ready {error?}
+  grader -> worker  cells {cells: [{code, binds}]}: instructor cells to run here (no answer)
+  grader -> worker  test {code, cells, fetch, forget, deny, hidden}    -> ... -> verdict
+  worker -> grader  get {names}                      -> values {values}
+  worker -> grader  call {name, args, kwargs, in_place, context}
+                                                     -> result {value | raised, etype, changed, after}
+  grader -> worker  callback {id, args, kwargs}      -> callback_result {value | raised, etype}
+  worker -> grader  verdict {ok, ename, evalue, result, stdout}
 
-Values cross as data only (see `decode`): None, bool, int, float, str, lists,
-tuples, dicts of those, numeric numpy arrays as .npy bytes loaded with
-allow_pickle=False, random Generators as their bit-generator state, and
-`utils.MLP` networks as sizes, activation and loss names and parameter arrays,
-rebuilt here with the real class. Student functions become proxies whose calls
-run in the kernel and return data; a function of the test passed to student
-code stays here, and the kernel calls back into it. A patched numpy, a lying
-__eq__, a fake `utils` or an overridden method in the kernel therefore cannot
-reach the assertions evaluated here.
-
-Names a test assigns stay defined for later tests, as they would in the
-kernel. The instructor's cells that do not depend on student code (data,
-reference functions: grader.verdicts.plan) are run here, and what they bind is
-never taken from the kernel; names bound by instructor cells that call student
-code are denied. Every other name a test reads is fetched from the kernel.
+The grader decides which names a test takes from the kernel (fetch: names the
+student's cells bound), which it may not have (deny: names the instructor's
+cells computed from student code) and which to drop (forget). Student functions
+become proxies whose calls run in the kernel on copies of data; what comes back
+is rebuilt here with the real classes, so a patched numpy, a lying __eq__, a
+fake `utils` or an overridden method in the kernel never reaches an assertion
+evaluated here. A call never changes the test's own objects: an argument the
+student's function changed is a failure, unless the test declared it with
+utils.checks.in_place, and then the change is copied back.
 """
 
-import ast
-import base64
 import builtins
+import importlib.util
 import io
-import json
+import os
 import resource
 import sys
 import types
+import warnings
 
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 import numpy as np  # noqa: E402
 
-MAX_ELEMENTS = 20_000_000
-BIT_GENERATORS = ("PCG64", "PCG64DXSM", "SFC64", "Philox")
+
+def _load_wire():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wire.py")
+    spec = importlib.util.spec_from_file_location("grader_wire", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load_wire()
 _in, _out = sys.stdin, sys.stdout
 sys.stdout = sys.stderr  # prints must never corrupt the protocol on _out
 
 
 class StudentError(Exception):
-    """The student's function raised (in the kernel) when the test called it."""
+    """The student's function raised (in the kernel), or broke a rule, when the test called it."""
+
+
+class RuleBroken(StudentError):
+    """The student's function broke a rule of calls (it changed an argument): the grader's words."""
 
 
 class Unavailable(Exception):
@@ -77,186 +82,29 @@ def student_error(etype, message):
     return _student_errors[etype](message)
 
 
-def send(message):
-    _out.write(json.dumps(message) + "\n")
+def send(msg):
+    _out.write(wire.dumps(msg) + "\n")
     _out.flush()
 
 
-def receive():
-    line = _in.readline()
+def receive(*ops):
+    line = _in.readline(wire.MAX_MESSAGE + 2)
     if not line:
         sys.exit(0)
-    return json.loads(line)
+    return wire.loads(line, *ops)
 
 
 def _mlp_class():
+    if "utils.mlp" not in sys.modules and "utils" not in sys.modules:
+        return None  # no test here reads the course package, so no network can cross
     from utils.mlp import MLP
 
     return MLP
 
 
-def _generator(state):
-    if not isinstance(state, dict) or state.get("bit_generator") not in BIT_GENERATORS:
-        raise Unavailable("random generator of an unknown kind")
-    generator = np.random.Generator(getattr(np.random, state["bit_generator"])())
-    try:
-        generator.bit_generator.state = state
-    except (TypeError, ValueError, KeyError) as error:
-        raise Unavailable(f"random generator state: {error}") from None
-    return generator
-
-
-def _load_mlp(net, body):
-    """Copy parameters, gradients and caches from transferred data into `net`, in place."""
-    for name in ("_theta", "_dtheta"):
-        value = decode(body[name])
-        target = getattr(net, name)
-        if not isinstance(value, np.ndarray) or value.shape != target.shape:
-            raise Unavailable("network parameters of the wrong size")
-        target[...] = value
-    caches = body.get("caches", [])
-    for layer, cache in zip(net.layers, caches if len(caches) == len(net.layers) else []):
-        layer.X, layer.Z, layer.A = (decode(c) for c in cache)
-
-
-def _mlp(body):
-    """Rebuild a network sent by the kernel with the real utils.MLP (no methods travel)."""
-    sizes, names, loss = body.get("sizes"), body.get("activations"), body.get("loss")
-    if not (isinstance(sizes, list) and all(type(s) is int and 0 < s <= 100_000 for s in sizes)
-            and isinstance(names, list) and all(isinstance(n, str) for n in names)
-            and isinstance(loss, str)):
-        raise Unavailable("malformed network")
-    try:
-        net = _mlp_class()(sizes, list(names), loss=loss, init="zeros")
-    except (ValueError, KeyError, TypeError) as error:
-        raise Unavailable(f"network: {error}") from None
-    net.init = body.get("init") if isinstance(body.get("init"), str) else net.init
-    net.seed = body.get("seed") if type(body.get("seed")) is int else net.seed
-    _load_mlp(net, body)
-    return net
-
-
-def decode(value, depth=0):
-    """Turn transferred data back into Python values; reject anything else."""
-    if depth > 20:
-        raise Unavailable("value nested too deeply")
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, list):
-        return [decode(v, depth + 1) for v in value]
-    if not isinstance(value, dict) or len(value) != 1:
-        raise Unavailable("malformed value")
-    (tag, body), = value.items()
-    if tag == "npy":
-        raw = base64.b64decode(body, validate=True)
-        array = np.load(io.BytesIO(raw), allow_pickle=False)
-        if type(array) is not np.ndarray or array.dtype.kind not in "biufcU" or array.dtype.fields:
-            raise Unavailable(f"array of dtype {array.dtype} is not plain data")
-        if array.size > MAX_ELEMENTS:
-            raise Unavailable("array too large")
-        return array
-    if tag == "tuple":
-        return tuple(decode(v, depth + 1) for v in body)
-    if tag == "dict":
-        return {decode(k, depth + 1): decode(v, depth + 1) for k, v in body}
-    if tag == "float":  # nan, inf
-        return float(body)
-    if tag == "function":
-        return Proxy(body)
-    if tag == "rng":
-        return _generator(body)
-    if tag == "mlp":
-        return _mlp(body)
-    if tag == "unavailable":
-        return Opaque(body)
-    raise Unavailable(f"unknown value tag {tag!r}")
-
-
-_callbacks = []  # functions of the test that student code may call back
-_in_callback = False
-
-
-def _is_function(value):
-    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-                              np.ufunc, Proxy))
-
-
-def encode(value, depth=0):
-    """Turn call arguments into data for the kernel."""
-    if depth > 20:
-        raise Unavailable("argument nested too deeply")
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if np.isfinite(value) else {"float": repr(value)}
-    if isinstance(value, np.ndarray):
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
-        return {"npy": base64.b64encode(buffer.getvalue()).decode()}
-    if isinstance(value, list):
-        return [encode(v, depth + 1) for v in value]
-    if isinstance(value, tuple):
-        return {"tuple": [encode(v, depth + 1) for v in value]}
-    if isinstance(value, dict):
-        return {"dict": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
-    if isinstance(value, Proxy):
-        return {"function": value._name}
-    if isinstance(value, np.random.Generator):
-        return {"rng": value.bit_generator.state}
-    if type(value).__name__ == "MLP" and isinstance(value, _mlp_class()):
-        return {"mlp": _encode_mlp(value, depth)}
-    if _is_function(value):
-        _callbacks.append(value)
-        return {"callback": len(_callbacks) - 1}
-    raise Unavailable(f"cannot pass a {type(value).__name__} to the student's code")
-
-
-def _encode_mlp(net, depth):
-    body = {
-        "sizes": list(net.sizes),
-        "activations": [layer.activation.name for layer in net.layers],
-        "loss": net.loss.name, "init": net.init, "seed": net.seed,
-        "_theta": encode(net._theta), "_dtheta": encode(net._dtheta),
-        "caches": [[encode(getattr(layer, k), depth + 1) for k in "XZA"] for layer in net.layers],
-    }
-    # methods the test replaced on this network (e.g. a guard against shortcuts) travel
-    # as callbacks; the kernel never sends methods back
-    body["overrides"] = {k: encode(v, depth + 1) for k, v in vars(net).items() if _is_function(v)}
-    return body
-
-
-def _copy_back(arg, after):
-    """Apply to `arg` the in-place changes the student's function made to its copy."""
-    try:
-        if isinstance(arg, np.ndarray):
-            after = decode(after)
-            if isinstance(after, np.ndarray) and after.shape == arg.shape:
-                arg[...] = after
-        elif isinstance(arg, np.random.Generator) and isinstance(after, dict) and "rng" in after:
-            arg.bit_generator.state = _generator(after["rng"]).bit_generator.state
-        elif isinstance(after, dict) and "mlp" in after and hasattr(arg, "_theta"):
-            _load_mlp(arg, after["mlp"])
-    except Unavailable:
-        pass
-
-
-def _run_callback(request):
-    """Run a test function that the student's code called (in the kernel) with data."""
-    global _in_callback
-    _in_callback = True
-    try:
-        function = _callbacks[int(request["id"])]
-        args = [decode(a) for a in request.get("args", [])]
-        kwargs = {k: decode(v) for k, v in request.get("kwargs", {}).items()}
-        answer = {"op": "callback_result", "value": encode(function(*args, **kwargs))}
-    except Exception as error:  # noqa: BLE001 -- reported to the student's code, as raised
-        answer = {"op": "callback_result", "raised": f"{type(error).__name__}: {error}"[:2000],
-                  "etype": type(error).__name__}
-    finally:
-        _in_callback = False
-    send(answer)
+def _declared_in_place(value):
+    checks = sys.modules.get("utils.checks")
+    return checks is not None and checks.declared_in_place(value)
 
 
 class Opaque:
@@ -277,6 +125,66 @@ class Opaque:
         self._fail()
 
 
+_callbacks = []  # functions of the test that student code may call back
+_in_callback = False
+
+
+def _function_out(value):
+    if isinstance(value, Proxy):
+        return {"function": value._name}
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)):
+        _callbacks.append(value)
+        return {"callback": len(_callbacks) - 1}
+    return None
+
+
+def _function_in(tag, body):
+    if tag == "function" and isinstance(body, str) and body.startswith("@"):
+        return Proxy(body)
+    raise wire.WireError("a function reference that the kernel may not send")
+
+
+codec = wire.Codec(function_out=_function_out, function_in=_function_in,
+                   opaque=lambda what: Opaque(what), strict=True)
+
+
+def _network_class():
+    """Let networks cross once the course package is imported (by the setup or by a test)."""
+    if codec.mlp_class is None:
+        codec.mlp_class = _mlp_class()
+
+
+def _context():
+    """The test's warning filters and numpy error state, for the kernel to call under."""
+    filters = []
+    for action, message, category, module, lineno in warnings.filters:
+        filters.append([action, getattr(message, "pattern", message) or "",
+                        f"{category.__module__}.{category.__qualname__}",
+                        getattr(module, "pattern", module) or "", lineno])
+    return {"warnings": filters, "errstate": dict(np.geterr())}
+
+
+def _run_callback(request):
+    """Run a test function that the student's code called (in the kernel) with data."""
+    global _in_callback
+    _in_callback = True
+    try:
+        function = _callbacks[int(request["id"])]
+        args = [codec.decode(a) for a in request.get("args", [])]
+        kwargs = {k: codec.decode(v) for k, v in request.get("kwargs", {}).items()}
+        answer = wire.message("callback_result", value=codec.encode(function(*args, **kwargs)))
+    except Exception as error:  # noqa: BLE001 -- reported to the student's code, as raised
+        answer = wire.message("callback_result", raised=wire.text(f"{type(error).__name__}: {error}"),
+                              etype=type(error).__name__)
+    finally:
+        _in_callback = False
+    send(answer)
+
+
+def _argument(key):
+    return f"argument {key + 1}" if isinstance(key, int) else f"argument `{key}`"
+
+
 class Proxy:
     """A student function (or class): calling it runs it in the kernel, on copies of data."""
 
@@ -289,29 +197,39 @@ class Proxy:
     def __call__(self, *args, **kwargs):
         if _in_callback:
             raise Unavailable("a test function called back from student code cannot call student code")
-        request = {"op": "call", "name": self._name,
-                   "args": [encode(a) for a in args],
-                   "kwargs": {k: encode(v) for k, v in kwargs.items()}}
-        send(request)
-        reply = receive()
-        while reply.get("op") == "callback":
+        _network_class()
+        try:
+            encoded = [codec.encode(a) for a in args]
+            encoded_kw = {k: codec.encode(v) for k, v in kwargs.items()}
+        except wire.WireError as error:
+            raise Unavailable(f"cannot pass this to the student's code: {error}") from None
+        in_place = ([i for i, a in enumerate(args) if _declared_in_place(a)]
+                    + [k for k, v in kwargs.items() if _declared_in_place(v)])
+        send(wire.message("call", name=self._name, args=encoded, kwargs=encoded_kw,
+                          in_place=in_place, context=_context()))
+        reply = receive("result", "callback")
+        while reply["op"] == "callback":
             _run_callback(reply)
-            reply = receive()
-        for arg, after in zip(args, reply.get("args_after", [])):
-            if after is not None:
-                _copy_back(arg, after)
+            reply = receive("result", "callback")
+        name = self._name if not self._name.startswith("@") else "your function"
         if "raised" in reply:
-            raise student_error(reply.get("etype"), reply["raised"])
-        return decode(reply["value"])
-
-
-def free_names(code):
-    """Return the names a cell reads, in order (builtins excluded)."""
-    names = []
-    for node in ast.walk(ast.parse(code)):
-        if isinstance(node, ast.Name) and node.id not in names:
-            names.append(node.id)
-    return [n for n in names if not hasattr(builtins, n)]
+            raise student_error(reply.get("etype"), wire.text(reply["raised"]))
+        changed = [k for k in reply.get("changed") or [] if isinstance(k, (int, str))]
+        if changed:
+            raise RuleBroken(
+                f"{name} changed its {', '.join(_argument(k) for k in changed[:5])} in place; "
+                "a function must not modify what it is given: work on a copy")
+        targets = {**dict(enumerate(args)), **kwargs}
+        for key, data in reply.get("after") or []:
+            if key in in_place:
+                try:
+                    wire.assign_in_place(targets[key], codec.decode(data), codec.mlp_class)
+                except wire.WireError as error:
+                    raise RuleBroken(f"{name} left its {_argument(key)} as {error}") from None
+        try:
+            return codec.decode(reply.get("value"))
+        except wire.WireError as error:
+            raise Unavailable(f"{name} returned a value that is not plain data ({error})") from None
 
 
 def run_cells(cells, namespace, protected):
@@ -320,8 +238,6 @@ def run_cells(cells, namespace, protected):
     What they bind is protected: never fetched from the kernel. A cell that
     fails leaves its names as opaque values, so a test that needs them fails.
     """
-    import warnings
-
     for cell in cells:
         sys.stdout = io.StringIO()
         try:
@@ -339,38 +255,41 @@ def run_cells(cells, namespace, protected):
         protected.update(cell["binds"])
 
 
-def run_test(code, namespace, deny=()):
+def run_test(code, namespace, fetch, deny):
     """Run a test in `namespace` (kept for later tests); return its last expression's value.
 
-    Names in `deny` are computed in the notebook from the student's code: a
-    test must call the student's functions itself, so they are not fetched.
+    `fetch`: names to take from the kernel, as data, for this test only;
+    `deny`: names computed in the notebook from the student's code, which a
+    test may not take (it must call the student's functions itself).
     """
-    wanted = [n for n in free_names(code) if n not in namespace]
-    for name in [n for n in wanted if n in deny]:
+    for name in deny:
         namespace[name] = Opaque(f"`{name}`", "is computed in the notebook from your code, and a "
                                  "test may not take it from your kernel (the test must call your functions)")
-    wanted = [n for n in wanted if n not in deny]
     fetched = {}
-    if wanted:
-        send({"op": "get", "names": wanted})
-        reply = receive()
-        for name, value in reply.get("values", {}).items():
-            if name in wanted:
+    if fetch:
+        _network_class()
+        send(wire.message("get", names=list(fetch)))
+        reply = receive("values")
+        values = reply.get("values") if isinstance(reply.get("values"), dict) else {}
+        for name in fetch:
+            if name in values:
                 try:
-                    fetched[name] = decode(value)
-                except Unavailable as error:
+                    fetched[name] = codec.decode(values[name])
+                except wire.WireError as error:
                     fetched[name] = Opaque(f"`{name}` ({error})")
         namespace.update(fetched)
     try:
         return _execute(code, namespace)
     finally:
-        # values fetched from the kernel are fetched afresh by the next test
+        # values fetched from the kernel are fetched afresh by the next test that reads them
         for name, value in fetched.items():
             if namespace.get(name) is value:
                 del namespace[name]
 
 
 def _execute(code, namespace):
+    import ast
+
     tree = ast.parse(code)
     result = None
     last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -386,41 +305,51 @@ def _execute(code, namespace):
     return result
 
 
+def verdict(request, namespace):
+    """Run one test; return its verdict message."""
+    sys.stdout = printed = io.StringIO()  # what the test prints goes into the feedback
+    try:
+        result = run_test(request["code"], namespace, request.get("fetch", []), request.get("deny", []))
+        outcome = {"ok": True, "result": result}
+    except StudentError as error:
+        if request.get("hidden") and not isinstance(error, RuleBroken):
+            what = type(error).__mro__[1].__name__ if type(error) is not StudentError else "an error"
+            evalue = (f"your code raised {what} in a test with hidden parts (its message is not "
+                      "shown here; run the visible tests in your notebook to see it)")
+        else:
+            evalue = f"your code raised {error}"
+        outcome = {"ok": False, "ename": "StudentCodeError", "evalue": evalue}
+    except Exception as error:  # noqa: BLE001
+        evalue = str(error)
+        if isinstance(error, NameError):
+            evalue += " (not defined in your notebook, or not plain data)"
+        outcome = {"ok": False, "ename": type(error).__name__, "evalue": evalue}
+    finally:
+        sys.stdout = sys.stderr
+    return wire.message("verdict", stdout=printed.getvalue()[-20_000:], **outcome)
+
+
 def main():
     base = {"__name__": "__test__", "__builtins__": builtins}
     namespace, protected = dict(base), set()
     while True:
-        request = receive()
+        request = receive("setup", "cells", "test")
         if request["op"] == "setup":
             try:
                 exec(request["code"], base)
-                send({"op": "ready"})
+                ready = wire.message("ready")
             except Exception as error:  # noqa: BLE001
-                send({"op": "ready", "error": f"{type(error).__name__}: {error}"})
+                ready = wire.message("ready", error=f"{type(error).__name__}: {error}")
             namespace, protected = dict(base), set()
+            send(ready)
         elif request["op"] == "cells":
             run_cells(request["cells"], namespace, protected)
-        elif request["op"] == "test":
-            # names that student or demo cells (re)assigned since the last test come from the
-            # kernel, except what the instructor's cells computed here
+        else:
             for name in request.get("forget", []):
                 if name not in base and name not in protected:
                     namespace.pop(name, None)
             run_cells(request.get("cells", []), namespace, protected)
-            sys.stdout = printed = io.StringIO()  # what the test prints goes into the feedback
-            try:
-                verdict = {"ok": True, "result": run_test(request["code"], namespace,
-                                                          set(request.get("deny", [])))}
-            except StudentError as error:
-                verdict = {"ok": False, "ename": "StudentCodeError", "evalue": f"your code raised {error}"}
-            except Exception as error:  # noqa: BLE001
-                evalue = str(error)
-                if isinstance(error, NameError):
-                    evalue += " (not defined in your notebook, or not plain data)"
-                verdict = {"ok": False, "ename": type(error).__name__, "evalue": evalue}
-            finally:
-                sys.stdout = sys.stderr
-            send({"op": "verdict", "stdout": printed.getvalue()[-20_000:], **verdict})
+            send(verdict(request, namespace))
 
 
 if __name__ == "__main__":

@@ -1,259 +1,80 @@
 """Trusted verdicts: autograded test cells are decided outside the student's kernel.
 
 ResilientExecute does not run an autograded test cell in the student's kernel.
-It hands the cell's source (restored from the gradebook by nbgrader's
-OverwriteCells, so never the student's) to a clean worker
-(grader/verdict_worker.py, `python -I`, never runs student code), which runs
-the notebook's import statements itself and then the test, once. Every other
-name the test reads is fetched from the kernel as data; student functions
-become proxies whose calls run in the kernel and answer with data; a function
-of the test handed to student code stays in the worker, and the kernel calls
-back into it through Jupyter's stdin channel. The worker's outcome (what the
-test printed, then a pass line or the error) becomes the cell's outputs, so
-that is what nbgrader scores.
+It hands the test's source, from the canonical notebook (grader/canon.py, never
+the submission), to a clean worker (grader/verdict_worker.py, `python -I`,
+never runs student code), which runs the notebook's imports and the
+instructor's cells that do not depend on student code itself, and then the
+test, once. Only the test's calls into the student's functions run in the
+kernel (grader/kernel_agent.py); only data crosses (grader/wire.py). The
+worker's outcome (what the test printed, then a pass line or the error)
+becomes the cell's outputs, so that is what nbgrader scores.
+
+Which names a test may take from the kernel is decided here, from the
+canonical notebook and the cells the kernel ran (:class:`Bindings`): only
+names that the student's cells bound last. Names that the instructor's
+self-contained cells bind are the worker's own, whatever the student rebinds;
+names that instructor cells computed from student code are refused.
+
+Every read from the worker and the kernel has a deadline: one per test cell,
+the cell timeout, covering all its calls. Every message is checked against
+its op's fields (wire.OPS) before it is passed on.
 """
 
 import ast
-import builtins
-import json
 import os
-import shutil
+import select
 import subprocess
 import sys
-import tempfile
 import time
 
-import zmq
-import zmq.asyncio
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 
-MIME = "application/x-nbgrader-trusted+json"
-CALLBACK = "nbgrader-trusted-callback:"  # prefix of the kernel's input() requests to the grader
-PAYLOAD = "nbgrader-trusted-payload"  # the kernel's input() request for a call's arguments
-INLINE_PAYLOAD = 8192  # arguments up to this many characters go in the code itself
+from grader import kernel_agent, scratch, wire
+
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verdict_worker.py")
-
-# Runs in the student's kernel. Whatever it sends back is only ever parsed as data.
-# It mirrors verdict_worker's encode/decode on purpose: grader/ is not visible inside
-# the sandbox, so the kernel side cannot import the worker's code.
-KERNEL_HELPER = r'''
-def __nbg_trusted_setup():
-    import base64, builtins, io, json, math
-    import numpy as np
-    from IPython import get_ipython
-    from IPython.display import publish_display_data
-    shell = get_ipython()
-    ns, kernel = shell.user_ns, shell.kernel
-    refs = {}
-    try:
-        from utils.mlp import MLP
-    except Exception:
-        MLP = None
-
-    def enc(v, d=0):
-        if d > 20:
-            return {"unavailable": "nested too deeply"}
-        if isinstance(v, np.generic):
-            v = v.item()
-        if v is None or isinstance(v, (bool, int, str)):
-            return v
-        if isinstance(v, float):
-            return float(v) if math.isfinite(v) else {"float": repr(float(v))}
-        if isinstance(v, np.ndarray):
-            b = io.BytesIO(); np.save(b, v, allow_pickle=False)
-            return {"npy": base64.b64encode(b.getvalue()).decode()}
-        if isinstance(v, list):
-            return [enc(x, d + 1) for x in v]
-        if isinstance(v, tuple):
-            return {"tuple": [enc(x, d + 1) for x in v]}
-        if isinstance(v, dict):
-            return {"dict": [[enc(k, d + 1), enc(x, d + 1)] for k, x in v.items()]}
-        if isinstance(v, np.random.Generator):
-            return {"rng": v.bit_generator.state}
-        if MLP is not None and isinstance(v, MLP):
-            return {"mlp": {
-                "sizes": [int(s) for s in v.sizes],
-                "activations": [str(l.activation.name) for l in v.layers],
-                "loss": str(v.loss.name), "init": v.init if isinstance(v.init, str) else None,
-                "seed": v.seed if isinstance(v.seed, int) else None,
-                "_theta": enc(v._theta), "_dtheta": enc(v._dtheta),
-                "caches": [[enc(getattr(l, k, None), d + 1) for k in "XZA"] for l in v.layers]}}
-        if callable(v):
-            name = "@%d" % len(refs); refs[name] = v
-            return {"function": name}
-        return {"unavailable": type(v).__name__}
-
-    def load(net, b):
-        net._theta[...] = dec(b["_theta"]); net._dtheta[...] = dec(b["_dtheta"])
-        for l, c in zip(net.layers, b["caches"]):
-            l.X, l.Z, l.A = (dec(x) for x in c)
-
-    def dec(v):
-        if isinstance(v, list):
-            return [dec(x) for x in v]
-        if isinstance(v, dict):
-            (t, b), = v.items()
-            if t == "npy":
-                return np.load(io.BytesIO(base64.b64decode(b)), allow_pickle=False)
-            if t == "tuple":
-                return tuple(dec(x) for x in b)
-            if t == "dict":
-                return {dec(k): dec(x) for k, x in b}
-            if t == "float":
-                return float(b)
-            if t == "function":
-                return refs.get(b) or ns.get(b)
-            if t == "callback":
-                return callback(b)
-            if t == "rng":
-                g = np.random.Generator(getattr(np.random, b["bit_generator"])())
-                g.bit_generator.state = b
-                return g
-            if t == "mlp":
-                net = MLP(b["sizes"], b["activations"], loss=b["loss"], init="zeros")
-                net.init, net.seed = b["init"], b["seed"]
-                load(net, b)
-                for k, f in b["overrides"].items():
-                    setattr(net, k, dec(f))
-                return net
-        return v
-
-    def error(etype, message):
-        cls = getattr(builtins, etype or "", None)
-        ok = isinstance(cls, type) and issubclass(cls, Exception)
-        return (cls if ok else RuntimeError)(message)
-
-    def callback(cid):
-        def test_function(*args, **kwargs):
-            request = {"id": cid, "args": [enc(a) for a in args],
-                       "kwargs": {k: enc(x) for k, x in kwargs.items()}}
-            answer = json.loads(kernel.raw_input("@CALLBACK@" + json.dumps(request)))
-            if "raised" in answer:
-                raise error(answer.get("etype"), answer["raised"])
-            return dec(answer["value"])
-        return test_function
-
-    def reply(obj):
-        publish_display_data({"@MIME@": json.dumps(obj)})
-
-    def get(names):
-        reply({"values": {n: enc(ns[n]) for n in names if n in ns}})
-
-    def after(a):
-        kinds = (np.ndarray, np.random.Generator) + ((MLP,) if MLP is not None else ())
-        return enc(a) if isinstance(a, kinds) else None
-
-    def call(name, payload=None):
-        # large arguments come over stdin: inlined in the code, they would pass through
-        # IPython's input transformers and the compiler (0.3 s per MB)
-        p = json.loads(kernel.raw_input("@PAYLOAD@") if payload is None else payload)
-        f = refs.get(name) or ns.get(name)
-        args = [dec(a) for a in p["args"]]
-        # arrays the call left unchanged are not sent back
-        copies = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
-        try:
-            out = f(*args, **{k: dec(v) for k, v in p["kwargs"].items()})
-            answer = {"value": enc(out)}
-        except BaseException as e:
-            answer = {"raised": "%s: %s" % (type(e).__name__, str(e)[:500]), "etype": type(e).__name__}
-        answer["args_after"] = [
-            None if c is not None and c.shape == a.shape and c.tobytes() == a.tobytes()
-            else after(a) for a, c in zip(args, copies)]
-        reply(answer)
-
-    return get, call
-
-__nbg_trusted_get, __nbg_trusted_call = __nbg_trusted_setup()
-del __nbg_trusted_setup
-'''.replace("@MIME@", MIME).replace("@CALLBACK@", CALLBACK).replace("@PAYLOAD@", PAYLOAD)
+INLINE_PAYLOAD = 8192  # call arguments up to this many characters go in the code itself
+MAX_DATA = 512 * 2**20  # characters of replies a notebook's kernel may send the grader in all
+WORKER_GRACE = 10  # seconds the worker has for its verdict once a cell's deadline has passed
+HIDDEN_MARK = "BEGIN HIDDEN TESTS"
+STICKY = ("import", "pure", "denied")  # binders a student's cell cannot override in the worker
 
 
 class VerdictError(RuntimeError):
-    """The verdict machinery itself failed (not the student's answer)."""
+    """The verdict machinery could not decide a cell (the worker stopped or ran past its deadline)."""
 
 
-def assigned_names(source):
-    """Return the names a cell binds anywhere (assignments, defs, imports, function locals)."""
+def _read(path):
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+AGENT_BOOT = kernel_agent.boot_code(_read(wire.__file__), _read(kernel_agent.__file__))
+
+
+def python_source(source):
+    """Return a cell's source as plain Python, with IPython's magics and shell escapes translated."""
+    if not isinstance(source, str) or len(source) > wire.MAX_SOURCE:
+        return ""
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-    return names
+        from IPython.core.inputtransformer2 import TransformerManager
 
-
-class _TopLevel(ast.NodeVisitor):
-    """Collect the names a module binds at its top level (not inside functions or lambdas)."""
-
-    def __init__(self):
-        self.binds = set()
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.binds.add(node.id)
-
-    def visit_FunctionDef(self, node):
-        self.binds.add(node.name)
-        for decorator in node.decorator_list:
-            self.visit(decorator)
-
-    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
-
-    def visit_Lambda(self, node):
-        pass
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
-
-    def visit_Import(self, node):
-        self.binds.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-
-    visit_ImportFrom = visit_Import
-
-    def visit_ExceptHandler(self, node):
-        if node.name:
-            self.binds.add(node.name)
-        self.generic_visit(node)
-
-
-def cell_names(source):
-    """Return (binds, reads) of a cell, or None if it is not plain Python.
-
-    binds: the names it binds at top level. reads: the names it reads that it
-    does not bind anywhere itself (builtins excluded).
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    top = _TopLevel()
-    top.visit(tree)
-    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    return top.binds, loads - assigned_names(source) - set(dir(builtins))
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 -- not IPython either: it binds nothing we can see
+        return ""
 
 
 def instructor_kind(cell):
     """Return "test" or "locked" for a code cell whose source is the instructor's, else None.
 
     Relies on grader.preprocessors.RestoreMissingCells having run (the course's
-    sanitize step): it strips nbgrader metadata the gradebook does not know,
-    sets `grade`, `solution` and `locked` of known cells from the gradebook,
-    and restores the source of locked cells. So a cell with a grade_id and
-    `locked` true holds the instructor's source; a student cannot forge one by
-    writing the metadata of a new cell or by relabelling a cell. Only such
-    cells may ever run in the verdict worker.
+    sanitize step): it rebuilds the notebook in the canonical order, sets
+    `grade`, `solution` and `locked` of known cells from the gradebook,
+    restores the source of locked cells and strips nbgrader metadata the
+    gradebook does not know. So a cell with a grade_id and `locked` true holds
+    the instructor's source.
     """
     meta = cell.metadata.get("nbgrader", {})
     if (cell.cell_type != "code" or not meta.get("grade_id") or meta.get("locked") is not True
@@ -262,167 +83,227 @@ def instructor_kind(cell):
     return "test" if meta.get("grade") else "locked"
 
 
-def plan(nb, imports):
-    """Decide, for the notebook's locked non-test cells, who computes the names they bind.
+def _imports(source):
+    """Return the top-level import statements of `source` (as code) and the names they bind."""
+    tree = wire.parse(source)
+    lines, names = [], set()
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            lines.append(ast.unparse(node))
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return lines, names
 
-    A locked cell that reads only imports and names of earlier such cells does
-    not depend on the student's code: the worker runs it itself (if a test
-    needs what it computes), so the kernel's copy is never trusted. A locked
-    cell that calls student code, or is not plain Python, is computed in the
-    kernel; the names it binds are denied to tests, which must call the
-    student's functions themselves. Locked cells are restored from the
-    gradebook before this runs, so their source is the instructor's.
 
-    Returns {cell index: (source, binds)} of the cells the worker runs, the
-    indices of those it may run as soon as it starts, and {cell index: names
-    denied from that cell on}.
+class Plan:
+    """What the worker computes itself, from the canonical notebook's code cells.
+
+    `cells`: [(grade_id, kind, source)] in order, kind "test", "locked" or
+    "answer" (any other code cell). A locked cell that reads only imports and
+    names of earlier such cells does not depend on the student's code: the
+    worker runs it (if a test needs it), and what it binds is never taken from
+    the kernel. A locked cell that calls student code, or is not plain Python,
+    runs only in the kernel, and the names it binds are refused to tests.
     """
-    cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    kinds, names = {}, {}
-    for index, cell in cells:
-        kinds[index] = instructor_kind(cell) or "student"
-        names[index] = cell_names(cell.source)
-    pure, protected = {}, set()
-    for index, _ in cells:
-        if kinds[index] == "locked" and names[index] is not None and names[index][1] <= imports | protected:
-            pure[index] = names[index]
-            protected |= names[index][0]
-        elif kinds[index] == "locked":
-            protected -= names[index][0] if names[index] else set()
-    # run only the pure cells that bind what some test reads (and what those cells read)
-    needed = set()
-    for index, _ in cells:
-        if kinds[index] == "test" and names[index] is not None:
-            needed |= names[index][1] - imports
-    relevant, changed = set(), True
-    while changed:
-        changed = False
-        for index, (binds, reads) in pure.items():
-            if index not in relevant and binds & needed:
-                relevant.add(index)
-                needed |= reads - imports
-                changed = True
-    run = {i: (nb.cells[i].source, sorted(pure[i][0])) for i in sorted(relevant)}
-    # a cell whose names that tests read are bound nowhere else may run at once, with the
-    # notebook's start, in parallel with the kernel
-    bound_elsewhere = {}
-    for index, cell in cells:
-        for name in names[index][0] if names[index] else assigned_names(cell.source):
-            bound_elsewhere[name] = bound_elsewhere.get(name, 0) + 1
-    early = {i for i in relevant if all(bound_elsewhere[n] == 1 for n in pure[i][0] & needed)}
-    denied, deny = {}, set()
-    for index, _ in cells:
-        if kinds[index] == "locked" and index not in pure:
-            deny |= names[index][0] if names[index] else set()
-        elif index in pure:
-            deny -= pure[index][0]
-        denied[index] = set(deny)
-    return run, early, denied
+
+    def __init__(self, cells):
+        self.tests = {g: s for g, k, s in cells if k == "test"}
+        self.import_lines, self.import_names = [], set()
+        for grade_id, kind, source in cells:
+            if kind == "locked":
+                lines, names = _imports(source)
+                self.import_lines += lines
+                self.import_names |= names
+        self.pure, self.impure = {}, {}  # grade_id -> (source, sorted binds)
+        worker_has = set(self.import_names)
+        for grade_id, kind, source in cells:
+            if kind != "locked":
+                continue
+            names = wire.cell_names(source)
+            if names is not None and names[1] <= worker_has:
+                self.pure[grade_id] = (source, sorted(names[0]))
+                worker_has |= names[0]
+            else:
+                binds = names[0] if names else set()
+                self.impure[grade_id] = (source, sorted(binds))
+                worker_has -= binds
+        # run only the pure cells that bind what some test reads (and what those cells read)
+        needed = set()
+        for source in self.tests.values():
+            needed |= (wire.cell_names(source) or (set(), set()))[1]
+        self.needed, changed = set(), True
+        while changed:
+            changed = False
+            for grade_id, (source, binds) in self.pure.items():
+                if grade_id not in self.needed and set(binds) & needed:
+                    self.needed.add(grade_id)
+                    needed |= wire.cell_names(source)[1]
+                    changed = True
+        self.reads = needed  # every name the worker's code may read
+        # a needed cell whose names are bound by no other instructor cell may run at once,
+        # with the notebook's start, in parallel with the kernel
+        count = {}
+        for grade_id, kind, source in cells:
+            for name in (wire.cell_names(source) or (set(), set()))[0]:
+                count[name] = count.get(name, 0) + 1
+        self.early = {g for g in self.needed if all(count[n] == 1 for n in set(self.pure[g][1]) & needed)}
+
+    def setup_code(self):
+        """The import statements the worker needs: those binding a name its code reads."""
+        keep = []
+        for line in self.import_lines:
+            _, names = _imports(line)
+            if names & self.reads:
+                keep.append(line)
+        return "\n".join(dict.fromkeys(keep))
+
+
+class Bindings:
+    """Who last bound each name, as the notebook runs: the worker's own, a test, or the kernel.
+
+    "import" and "pure" names are the worker's (computed there), "denied" ones
+    were computed from student code by the instructor's cells, "test" ones a
+    test bound in the worker, "kernel" ones a student's cell (or an answer)
+    bound in the kernel. A student's cell cannot take over a sticky name.
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.binder = {name: "import" for name in plan.import_names}
+        self.forget = set()  # kernel-bound names since the last test
+
+    def ran(self, grade_id, kind, source):
+        """Record a non-test code cell that ran in the kernel (and, if pure, in the worker)."""
+        if kind == "locked" and grade_id in self.plan.pure:
+            self._bind(self.plan.pure[grade_id][1], "pure")
+        elif kind == "locked" and grade_id in self.plan.impure:
+            self._bind(self.plan.impure[grade_id][1], "denied")
+        else:
+            names = wire.cell_names(python_source(source))
+            binds = names[0] if names else set()
+            fresh = [n for n in binds if self.binder.get(n) not in STICKY]
+            self._bind(fresh, "kernel")
+            self.forget |= set(fresh)
+
+    def _bind(self, names, binder):
+        for name in names:
+            self.binder[name] = binder
+
+    def test(self, source):
+        """Return (fetch, deny, forget) for a test about to run, and record what it binds."""
+        names = wire.cell_names(source) or (set(), set())
+        fetch = sorted(n for n in names[1] if self.binder.get(n) == "kernel")
+        deny = sorted(n for n in names[1] if self.binder.get(n) == "denied")
+        forget, self.forget = sorted(self.forget), set()
+        self._bind([n for n in names[0] if self.binder.get(n) not in STICKY], "test")
+        return fetch, deny, forget
 
 
 def untrusted_reads(nb):
-    """Return {test grade_id: [names]} for tests that read names `plan` denies them.
+    """Return {test grade_id: [names]} for tests of a source notebook that read refused names.
 
     Such a test would fail under trusted verdicts whatever the student wrote:
     it reads a value that locked cells computed from student code. The release
     check reports them, so the test can be rewritten to call the functions.
     """
-    _, _, denied = plan(nb, assigned_names(import_statements(nb)))
-    found = {}
-    for index, cell in enumerate(nb.cells):
-        if instructor_kind(cell) == "test":
-            names = cell_names(cell.source)
-            bad = sorted(names[1] & denied[index]) if names else []
-            if bad:
-                found[cell.metadata["nbgrader"]["grade_id"]] = bad
+    cells = source_cells(nb)
+    bindings, found = Bindings(Plan(cells)), {}
+    for grade_id, kind, source in cells:
+        if kind == "test":
+            _, deny, _ = bindings.test(source)
+            if deny:
+                found[grade_id] = deny
+        else:
+            bindings.ran(grade_id, kind, source)
     return found
+
+
+def source_cells(nb):
+    """Return the code cells of an instructor's notebook as Plan's [(grade_id, kind, source)]."""
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
+            cells.append((grade_id, instructor_kind(cell) or "answer", cell.source))
+    return cells
 
 
 class Verdicts:
     """One clean worker per notebook; `judge` decides one test cell."""
 
-    def __init__(self, executor, max_bytes=64 * 2**20):
+    def __init__(self, executor, canon):
         self.executor = executor  # the ResilientExecute running the notebook
-        nb = executor.nb
-        self.run, self.early, self.denied = plan(nb, assigned_names(import_statements(nb)))
-        # the worker imports only what the tests and the cells it runs read
-        reads = set()
-        for source in [c.source for c in nb.cells if instructor_kind(c) == "test"] + [
-                source for source, _ in self.run.values()]:
-            reads |= (cell_names(source) or (set(), set()))[1]
-        setup_code = import_statements(nb, reads)
-        self.max_bytes = max_bytes
+        code_cells = [(c.grade_id, c.kind if c.kind in ("test", "locked") else "answer", c.source)
+                      for c in canon if c.cell_type == "code"]
+        self.tests = {g: s for g, k, s in code_cells if k == "test"}
+        self.plan = Plan(code_cells)
+        self.bindings = Bindings(self.plan)
         self.received = 0
-        self.helper_ready = False
-        self.folder = tempfile.mkdtemp(prefix="nbg-verdict-")
+        self.agent_ready = False
+        self.folder = scratch.make("nbg-verdict-")
         env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", WORKER], cwd=self.folder, env=env, text=True,
+            [sys.executable, "-I", WORKER], cwd=self.folder, env=env, bufsize=0,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
-        self._send({"op": "setup", "code": setup_code})
+        self.buffer = b""
+        self._send(wire.message("setup", code=self.plan.setup_code()))
         self.ready = False  # the worker's answer to setup is read by the first judge
+        self.sent = set(self.plan.early)  # the pure cells already sent to the worker
+        self._send(wire.message("cells", cells=self._cells(self.plan.early)))
         self.judged_up_to = 0  # cells before this index have been accounted for
-        self.sent = set()  # the instructor's cells already sent to the worker
-        # the instructor's cells above the first test start at once
-        first = next((i for i, c in enumerate(executor.nb.cells) if instructor_kind(c) == "test"),
-                     len(executor.nb.cells))
-        self._send({"op": "cells", "cells": self._cells_before(first, self.early)})
-        self.judged_up_to = first  # the cells before it are accounted for, except `forget`
-        self.forget = set()
-        for other in executor.nb.cells[:first]:
-            if other.cell_type == "code":
-                self.forget |= assigned_names(other.source)
 
-    def _cells_before(self, index, early=()):
-        """Return the cells the worker runs itself from judged_up_to to `index`, and `early`."""
-        todo = [at for at in self.run if self.judged_up_to <= at < index or at in early]
-        todo = [at for at in todo if at not in self.sent]
-        self.sent.update(todo)
-        return [{"code": self.run[at][0], "binds": self.run[at][1]} for at in todo]
+    # ---- the worker ----------------------------------------------------------
+    def _cells(self, grade_ids):
+        return [{"code": self.plan.pure[g][0], "binds": self.plan.pure[g][1]}
+                for g in self.plan.pure if g in grade_ids]
 
-    def _send(self, message):
-        self.proc.stdin.write(json.dumps(message) + "\n")
-        self.proc.stdin.flush()
-
-    def _receive(self):
-        line = self.proc.stdout.readline()
-        if not line:
-            raise VerdictError("the verdict worker stopped")
-        return json.loads(line)
-
-    def _callback(self, prompt):
-        """Pass a callback request from the kernel to the worker; return its answer as text."""
+    def _send(self, msg):
         try:
-            request = json.loads(prompt[len(CALLBACK):])
-            message = {"op": "callback", "id": int(request["id"]),
-                       "args": list(request["args"]), "kwargs": dict(request["kwargs"])}
-        except (ValueError, KeyError, TypeError):
-            return json.dumps({"raised": "malformed callback request", "etype": "RuntimeError"})
-        self._send(message)
-        answer = self._receive()
-        if answer.get("op") != "callback_result":
-            raise VerdictError(f"the verdict worker answered a callback with {answer.get('op')!r}")
-        answer.pop("op")
-        return json.dumps(answer)
+            self.proc.stdin.write((wire.dumps(msg) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise VerdictError("the verdict worker stopped") from None
 
-    def _kernel(self, code, payload=""):
-        """Run `code` in the student's kernel; return its trusted-channel reply, or None.
+    def _receive(self, deadline, *ops):
+        """Read the worker's next message, one of `ops`, by `deadline` (monotonic seconds)."""
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise VerdictError("the verdict worker ran past the cell's deadline")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise VerdictError("the verdict worker stopped")
+                self.buffer += chunk
+                if len(self.buffer) > wire.MAX_MESSAGE + 2 and b"\n" not in self.buffer:
+                    raise VerdictError("the verdict worker sent an oversized message")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            return wire.loads(line, *ops, limit=wire.MAX_MESSAGE + 2)
+        except wire.WireError as error:
+            raise VerdictError(f"the verdict worker sent a bad message: {error}") from None
 
-        `payload` is the answer to the kernel's first input() request for it.
-        """
-        return run_sync(self._async_kernel)(code, payload)
+    # ---- the kernel ------------------------------------------------------------
+    def _kernel(self, code, deadline, payload=""):
+        """Run `code` in the student's kernel; return (its one reply or None, what it wrote to stderr)."""
+        return run_sync(self._async_kernel)(code, deadline, payload)
 
-    async def _async_kernel(self, code, payload=""):
-        """Execute `code` with stdin allowed, answering callback requests, under the cell timeout.
+    async def _async_kernel(self, code, deadline, payload=""):
+        """Execute `code` with stdin allowed, answering callback requests, until `deadline`.
 
         nbclient neither answers input requests nor lets a cell do so, so this is a
         small message loop of its own: iopub for the reply and the kernel's state,
-        stdin for callbacks, shell for the execute reply. A kernel that dies raises
-        DeadKernelError; one that runs past the timeout is interrupted and, if it
-        still does not finish, raises CellTimeoutError (ResilientExecute handles both).
+        stdin for callbacks, shell for the execute reply. Every message counts
+        toward the notebook's output cap. A kernel that dies raises
+        DeadKernelError; one that runs past the deadline is interrupted and, if it
+        still does not finish within 10 s, raises CellTimeoutError.
         """
+        import zmq
+        import zmq.asyncio
+
         executor = self.executor
         kc = executor.kc
         msg_id = kc.execute(code, silent=True, store_history=False, allow_stdin=True, stop_on_error=False)
@@ -431,18 +312,17 @@ class Verdicts:
         poller = zmq.asyncio.Poller()
         for socket in channels:
             poller.register(socket, zmq.POLLIN)
-        timeout = executor.timeout or 3600
-        deadline, interrupted = time.monotonic() + timeout, False
-        result, idle, replied = None, False, False
+        interrupted, replies, stderr = False, [], ""
+        idle = replied = False
         while not (idle and replied):
             if time.monotonic() > deadline:
                 if interrupted:
-                    raise CellTimeoutError(f"a test's call into student code ran past {timeout} s")
+                    raise CellTimeoutError("a test's call into student code ignored the interrupt")
                 await _ensure_async(executor.km.interrupt_kernel())
                 deadline, interrupted = time.monotonic() + 10, True
-            ready = dict(await poller.poll(1000))
+            ready = dict(await poller.poll(500))
             if not ready:
-                if not await _alive(executor.km):
+                if not await _ensure_async(executor.km.is_alive()):
                     raise DeadKernelError("the kernel died while the grader was checking a test")
                 continue
             for socket in ready:
@@ -451,69 +331,156 @@ class Verdicts:
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 kind, content = msg["msg_type"], msg["content"]
-                if channel is kc.stdin_channel and kind == "input_request":
-                    prompt = content.get("prompt", "")
-                    if prompt.startswith(CALLBACK):
-                        kc.input(self._callback(prompt))
-                    else:
-                        kc.input(payload if prompt == PAYLOAD else "")
-                        payload = ""  # given once
-                elif channel is kc.shell_channel:
+                if channel is kc.shell_channel:
                     replied = True
+                elif channel is kc.stdin_channel and kind == "input_request":
+                    kc.input(self._answer_input(str(content.get("prompt", "")), payload, deadline))
+                    payload = ""  # given once
                 elif kind == "status":
                     idle = content.get("execution_state") == "idle"
-                elif kind == "display_data" and result is None and MIME in content.get("data", {}):
-                    text = content["data"][MIME]
-                    self.received += len(text) if isinstance(text, str) else 0
-                    if isinstance(text, str) and self.received <= self.max_bytes:
-                        try:
-                            result = json.loads(text)
-                        except ValueError:
-                            result = None
-        if interrupted and isinstance(result, dict) and "raised" in result:
-            result["raised"] = f"TimeoutError: it ran past the {timeout} s limit and was interrupted"
-            result["etype"] = "TimeoutError"
-        return result
-
-    def judge(self, cell, index):
-        """Re-run test `cell` in the worker; return its verdict message."""
-        if not self.ready:
-            ready = self._receive()
-            if ready.get("error"):
-                self.executor.log.warning("verdict worker: the notebook's imports failed: %s",
-                                          ready["error"])
-            self.ready = True
-        if not self.helper_ready:
-            self._kernel(KERNEL_HELPER)
-            self.helper_ready = True
-        # names bound by the student's and demo cells since the last test are fetched afresh;
-        # the instructor's cells that do not depend on student code are run by the worker
-        forget, cells = self.forget, self._cells_before(index)
-        for other in self.executor.nb.cells[self.judged_up_to:index]:
-            if other.cell_type == "code":
-                forget |= assigned_names(other.source)
-        self.judged_up_to, self.forget = index + 1, set()
-        deny = sorted(self.denied.get(index, ()))
-        self._send({"op": "test", "code": cell.source, "forget": sorted(forget), "cells": cells,
-                    "deny": deny})
-        while True:
-            message = self._receive()
-            if message["op"] == "verdict":
-                return message
-            if message["op"] == "get":
-                names = [n for n in message["names"] if n.isidentifier()]
-                reply = self._kernel(f"__nbg_trusted_get({names!r})") if names else {}
-                self._send(reply if isinstance(reply, dict) else {"values": {}})
-            elif message["op"] == "call":
-                payload = json.dumps({"args": message["args"], "kwargs": message["kwargs"]})
-                name = message["name"]
-                if len(payload) <= INLINE_PAYLOAD:  # saves the input() round trip
-                    reply = self._kernel(f"__nbg_trusted_call({name!r}, {payload!r})")
+                elif kind == "display_data" and wire.MIME in content.get("data", {}):
+                    data = content["data"][wire.MIME]
+                    self.received += len(data) if isinstance(data, str) else 0
+                    replies.append(data)
                 else:
-                    reply = self._kernel(f"__nbg_trusted_call({name!r})", payload)
-                if not isinstance(reply, dict) or ("value" not in reply and "raised" not in reply):
-                    reply = {"raised": "no result came back from the kernel"}
-                self._send(reply)
+                    executor.count_output(msg)
+                    if kind == "stream" and content.get("name") == "stderr" and len(stderr) < 2000:
+                        stderr += str(content.get("text", ""))[:2000]
+        if interrupted:
+            return wire.message("result", raised="KeyboardInterrupt: the test cell ran past its time "
+                                "limit and was interrupted", etype="TimeoutError"), stderr
+        if len(replies) > 1:
+            return wire.message("result", raised="your code published a message in the grader's own "
+                                "format while the test called it", etype="RuntimeError"), stderr
+        if self.received > MAX_DATA:
+            return wire.message("result", raised="your functions sent more than "
+                                f"{MAX_DATA >> 20} MiB of data to the grader", etype="MemoryError"), stderr
+        return (replies[0] if replies else None), stderr
+
+    def _answer_input(self, prompt, payload, deadline):
+        """Answer the kernel's input() request: a call's arguments, a callback, or nothing."""
+        if prompt == wire.PAYLOAD_PROMPT:
+            return payload
+        if not prompt.startswith(wire.CALLBACK_PROMPT):
+            return ""  # a student's own input(): no one is there to type
+        try:
+            request = wire.loads(prompt[len(wire.CALLBACK_PROMPT):], "callback")
+            message = wire.message("callback", id=int(request["id"]), args=list(request.get("args", [])),
+                                   kwargs=dict(request.get("kwargs", {})))
+        except (wire.WireError, KeyError, TypeError, ValueError) as error:
+            return wire.dumps(wire.message("callback_result", raised=f"malformed callback request: {error}",
+                                           etype="RuntimeError"))
+        self._send(message)
+        answer = self._receive(deadline, "callback_result")
+        return wire.dumps(wire.message("callback_result", **{k: answer[k] for k in
+                                                             ("value", "raised", "etype") if k in answer}))
+
+    # ---- one test cell -----------------------------------------------------------
+    def judge(self, cell, index):
+        """Run test `cell` in the worker; return (verdict message, stderr text of student code)."""
+        executor = self.executor
+        deadline = time.monotonic() + (executor.timeout or 3600)
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        source = self.tests.get(grade_id)
+        if source is None:
+            raise VerdictError(f"test {grade_id!r} is not in the canonical notebook")
+        if not self.ready:
+            ready = self._receive(deadline, "ready")
+            if ready.get("error"):
+                executor.log.warning("verdict worker: the notebook's imports failed: %s", ready["error"])
+            self.ready = True
+        if not self.agent_ready:
+            self._kernel(AGENT_BOOT, deadline)
+            self.agent_ready = True
+        # the cells run since the last test: which names the kernel, the worker or a test bound
+        todo = []
+        for other in executor.nb.cells[self.judged_up_to:index]:
+            if other.cell_type != "code":
+                continue
+            other_id = other.metadata.get("nbgrader", {}).get("grade_id")
+            kind = instructor_kind(other) or "answer"
+            if kind == "test":
+                continue
+            if kind == "locked" and other_id in self.plan.needed and other_id not in self.sent:
+                todo.append(other_id)
+            self.bindings.ran(other_id, kind, other.source)
+        self.sent.update(todo)
+        self.judged_up_to = index + 1
+        fetch, deny, forget = self.bindings.test(source)
+        self._send(wire.message("test", code=source, cells=self._cells(todo), fetch=fetch, deny=deny,
+                                forget=forget, hidden=HIDDEN_MARK in source))
+        expired, stderr = False, ""
+        while True:
+            message = self._receive(deadline + WORKER_GRACE, "verdict", "get", "call")
+            expired = expired or time.monotonic() > deadline
+            if message["op"] == "verdict":
+                break
+            if expired:
+                expired = True
+                reply = (wire.message("values", values={}) if message["op"] == "get" else
+                         wire.message("result", raised="the test cell ran past its time limit",
+                                      etype="TimeoutError"))
+            elif message["op"] == "get":
+                reply, _ = self._kernel(f"__nbg_agent.get({message['names']!r})", deadline)
+                reply = self._values(reply)
+            else:
+                reply, written = self._call(message, deadline)
+                stderr += written
+            self._send(reply)
+        if expired:
+            message = wire.message("verdict", ok=False, ename="TimeoutError", stdout=message.get("stdout", ""),
+                                   evalue=f"the test ran past the {executor.timeout} s limit of a test cell "
+                                   "and was stopped")
+        return message, stderr
+
+    def _values(self, reply):
+        """Return the kernel's answer to a get as a whitelisted message for the worker."""
+        try:
+            values = (wire.loads(reply, "values") if isinstance(reply, str)
+                      else wire.check(reply, "values"))["values"]
+        except wire.WireError:
+            values = {}
+        if not isinstance(values, dict):
+            values = {}
+        return wire.message("values", values={str(k): v for k, v in values.items()})
+
+    def _call(self, message, deadline):
+        """Run one call of the worker's in the kernel; return (whitelisted result, stderr text)."""
+        name = message.get("name")
+        if not isinstance(name, str) or not (name.isidentifier() or name[1:].isdigit()):
+            return wire.message("result", raised="a call to an unknown function", etype="NameError"), ""
+        payload = wire.dumps(wire.message("payload", **{k: message[k] for k in
+                                                         ("args", "kwargs", "in_place", "context") if k in message}))
+        if len(payload) <= INLINE_PAYLOAD:  # saves the input() round trip
+            reply, stderr = self._kernel(f"__nbg_agent.call({name!r}, {payload!r})", deadline)
+        else:
+            reply, stderr = self._kernel(f"__nbg_agent.call({name!r})", deadline, payload)
+        try:
+            if isinstance(reply, str):
+                reply = wire.loads(reply, "result")
+            else:
+                reply = wire.check(reply, "result")
+        except wire.WireError as error:
+            return wire.message("result", raised=f"no result came back from the kernel ({error})",
+                                etype="RuntimeError"), stderr
+        fields = {}
+        if "raised" in reply:
+            fields["raised"] = wire.text(reply["raised"])
+            etype = reply.get("etype")
+            fields["etype"] = etype if isinstance(etype, str) and etype.isidentifier() else "RuntimeError"
+        elif "value" in reply:
+            fields["value"] = reply["value"]
+        else:
+            return wire.message("result", raised="no result came back from the kernel",
+                                etype="RuntimeError"), stderr
+        keys = set(range(len(message.get("args", [])))) | set(message.get("kwargs", {}))
+        changed = reply.get("changed") if isinstance(reply.get("changed"), list) else []
+        fields["changed"] = [k for k in changed if isinstance(k, (int, str)) and k in keys][:50]
+        after = reply.get("after") if isinstance(reply.get("after"), list) else []
+        allowed = set(message.get("in_place") or [])
+        fields["after"] = [pair for pair in after if isinstance(pair, list) and len(pair) == 2
+                           and isinstance(pair[0], (int, str)) and pair[0] in allowed]
+        return wire.message("result", **fields), stderr
 
     def close(self):
         try:
@@ -521,52 +488,34 @@ class Verdicts:
             self.proc.wait(timeout=5)
         except Exception:  # noqa: BLE001
             pass
-        shutil.rmtree(self.folder, ignore_errors=True)
+        scratch.remove(self.folder)
 
 
 async def _ensure_async(value):
     return await value if hasattr(value, "__await__") else value
 
 
-async def _alive(km):
-    return await _ensure_async(km.is_alive())
+def verdict_outputs(verdict, stderr="", hidden=False):
+    """Return the outputs nbgrader will score: what the test printed, then the verdict.
 
-
-def import_statements(nb, wanted=None):
-    """Return the top-level import statements of the notebook's locked cells, as code.
-
-    With `wanted`, only the statements that bind one of those names.
+    `stderr`: what the student's code wrote to stderr while the test called it
+    (a warning, say). As in the notebook, a test cell with output on stderr
+    scores zero; in a cell with hidden tests the text itself is not shown.
     """
-    lines = []
-    for cell in nb.cells:
-        if instructor_kind(cell) != "locked":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if not isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
-            if wanted is not None:
-                node.names = [alias for alias in node.names
-                              if (alias.asname or alias.name).split(".")[0] in wanted]
-            if node.names:
-                lines.append(ast.unparse(node))
-    return "\n".join(lines)
-
-
-def verdict_outputs(verdict):
-    """Return the outputs nbgrader will score: what the test printed, then the verdict."""
     outputs = []
     if verdict.get("stdout"):
         outputs.append(new_output("stream", name="stdout", text=str(verdict["stdout"])))
+    if stderr:
+        shown = "" if hidden else ":\n" + wire.text(stderr, 500)
+        outputs.append(new_output("stream", name="stderr", text=(
+            "[grader] your code wrote to stderr while this test called it (a warning, for "
+            "example); a test cell with output on stderr scores zero" + shown + "\n")))
     if verdict["ok"]:
         outputs.append(new_output("stream", name="stdout", text="[grader] test passed (checked outside your kernel)\n"))
         result = verdict.get("result")
         if isinstance(result, float) and not isinstance(result, bool):
             outputs.append(new_output("execute_result", data={"text/plain": repr(result)}, execution_count=None))
     else:
-        ename, evalue = verdict.get("ename", "Error"), verdict.get("evalue", "")
+        ename, evalue = str(verdict.get("ename", "Error")), str(verdict.get("evalue", ""))
         outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
     return outputs

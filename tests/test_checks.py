@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from utils import checks
 from utils.checks import assert_matches, assert_shape, diagnose
 
 
@@ -63,3 +64,10 @@ def test_known_mistakes_are_named(rng):
     assert diagnose(rows, rows, known_mistakes=wrong_axis) is None
     with pytest.raises(ValueError, match="unknown mistake kind 'typo'"):
         diagnose(rows, rows, known_mistakes={"typo": rows})
+
+
+def test_in_place_declares_by_identity():
+    """Does in_place mark exactly the object it is given, and return it unchanged?"""
+    params, other = {"W1": np.zeros(2)}, {"W1": np.zeros(2)}
+    assert checks.in_place(params) is params
+    assert checks.declared_in_place(params) and not checks.declared_in_place(other)

@@ -139,3 +139,24 @@ def assert_shape(mine, shape, name):
             f"{name}: {kind} (expected shape {shape}, got shape {mine.shape}); "
             f"hint: {_ADVICE[kind]}"
         )
+
+
+_IN_PLACE = []  # the objects tests declared with in_place, kept alive so their identity holds
+
+
+def in_place(value):
+    """Declare that the test expects the function it passes ``value`` to change it in place.
+
+    Returns ``value``. Without this declaration, the autograder treats a
+    change that a student's function makes to an argument as a mistake
+    ("work on a copy"), and the test's own objects never change; with it, the
+    change is copied back into ``value``, as it happens in the notebook.
+    """
+    if not declared_in_place(value):
+        _IN_PLACE.append(value)
+    return value
+
+
+def declared_in_place(value):
+    """Has a test declared ``value`` with :func:`in_place`?"""
+    return any(item is value for item in _IN_PLACE)
