@@ -22,7 +22,7 @@ ROOT = os.path.dirname(GRADER)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)  # so that the grader.* preprocessors and plugins import
 
-from grader import integrity, sandbox  # noqa: E402
+from grader import integrity, sandbox, scratch, submissions  # noqa: E402
 from grader.plugins import PerDayLatePenalty  # noqa: E402
 from grader.preprocessors import (  # noqa: E402
     HideHiddenTests,
@@ -94,11 +94,13 @@ c.SandboxKernelManager.readonly_paths = sandbox.package_paths("utils")
 # a clean worker process, on data fetched from the kernel, so that a patched numpy
 # or a lying return value cannot turn a failure into a pass.
 c.ResilientExecute.trusted_verdicts = True
-if CONFINE and "autograde" in sys.argv[1:3]:
-    try:
-        sandbox.preflight()
-    except sandbox.SandboxUnavailable as error:
-        raise SystemExit(f"nbgrader autograde: refusing to grade unconfined. {error}")
+if "autograde" in sys.argv[1:3]:
+    scratch.stop_on_sigterm()  # a stopped run removes its sandbox folders too
+    if CONFINE:
+        try:
+            sandbox.preflight()
+        except sandbox.SandboxUnavailable as error:
+            raise SystemExit(f"nbgrader autograde: refusing to grade unconfined. {error}")
 
 # Autograde: restore deleted graded cells (they then score zero), survive
 # hanging and crashing kernels, and apply the late policy.
@@ -124,9 +126,29 @@ c.Autograde.autograde_preprocessors = [
 # Gradebook integrity (grader/integrity.py): journal what the grader writes,
 # check before, between and after submissions that nothing else changed it.
 integrity.install(c, c.CourseDirectory.db_url)
+_guard = submissions.pre_convert_hook(os.path.join(GRADER, "quarantine"))
+
+
+def _before_each_submission(**submission):
+    """Only regular files reach nbgrader (grader/submissions.py); the gradebook is as we left it."""
+    _guard(**submission)
+    integrity.pre_convert_hook(**submission)
+
+
+c.Autograde.pre_convert_hook = _before_each_submission
 c.AssignLatePenalties.plugin_class = PerDayLatePenalty
 c.PerDayLatePenalty.percent_per_day = LATE_PERCENT_PER_DAY
 c.PerDayLatePenalty.grace_minutes = LATE_GRACE_MINUTES
 
-# Feedback: show failed tests and their messages, never hidden test source.
+# Feedback: show failed tests and their messages, never hidden test source, and no
+# HTML or script that a student's output could run in a reader's browser.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.sanitize_html = True
+
+# The exchange (grader/exchange.py): submissions are taken by their owners' names and
+# the server's times, regular files only, and students cannot read each other's.
+c.ExchangeFactory.collect = "grader.exchange.SafeCollect"
+c.ExchangeFactory.submit = "grader.exchange.SafeSubmit"
+c.ExchangeFactory.release_assignment = "grader.exchange.SafeReleaseAssignment"
+c.ExchangeSubmit.add_random_string = True  # names no one can guess
+c.CourseDirectory.groupshared = False  # with True, inbound is readable by the group

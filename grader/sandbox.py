@@ -28,19 +28,28 @@ unless the instructor sets `c.SandboxKernelManager.confine = False`.
 """
 
 import functools
+import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
+import time
 
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Integer, List, Unicode, default
 
+from grader import scratch, seccomp, submissions
+
 GiB = 1024**3
 MiB = 1024**2
+INSIDE_SOCKETS = "/run/kernel"  # in the sandbox: the kernel's sockets and connection file (tmpfs)
+SUBMISSION = "/nbgrader/submission"  # in the sandbox: the files the kernel starts with (read-only)
+MAX_MESSAGE_BYTES = 64 * MiB  # a larger message from the kernel disconnects it
 
 INSTALL_HINT = (
     "Autograding runs student code confined with bubblewrap. Install it "
@@ -124,6 +133,17 @@ def font_cache():
     return path if os.path.isfile(path) else None
 
 
+class BoundedClient(AsyncKernelClient):
+    """A kernel client whose sockets drop a kernel that sends a message over MAX_MESSAGE_BYTES."""
+
+    @default("context")
+    def _context_default(self):
+        self._created_context = True  # the client destroys it when its channels stop
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return context
+
+
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside bubblewrap with resource limits."""
 
@@ -150,9 +170,6 @@ class SandboxKernelManager(AsyncKernelManager):
     )
     bwrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
     blas_threads = Integer(1, help="OPENBLAS/OMP/MKL threads in the kernel.").tag(config=True)
-    extra_env = List(Unicode(), help="NAME=VALUE pairs set in the kernel's environment.").tag(
-        config=True
-    )
 
     @default("transport")
     def _transport_default(self):
@@ -166,12 +183,14 @@ class SandboxKernelManager(AsyncKernelManager):
             self.transport = "tcp"
         else:
             self.transport = "ipc"
-            self._sbx_rundir = tempfile.mkdtemp(prefix="nbg-sbx-")
-            os.chmod(self._sbx_rundir, 0o700)
-            if os.geteuid() == 0:
-                os.chown(self._sbx_rundir, self.sandbox_uid, self.sandbox_uid)
+            scratch.sweep()
+            # on the host: the connection file, the files the kernel starts with, the filter;
+            # the kernel never sees this folder, only what is bound from it, read-only
+            self._sbx_rundir = scratch.make("nbg-sbx-")
             self.connection_file = os.path.join(self._sbx_rundir, "kernel.json")
-            self.ip = os.path.join(self._sbx_rundir, "k")  # sockets are <rundir>/k-<port>
+            # the sockets live on a tmpfs inside the sandbox; the kernel binds them here, and
+            # the grader reaches them through /proc/<pid>/root once the sandbox runs
+            self.ip = INSIDE_SOCKETS + "/k"
 
     async def start_kernel(self, **kwargs):
         """Start the kernel confined (or loudly unconfined when confine is False)."""
@@ -179,7 +198,10 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.confine:
             try:
                 preflight(self.bwrap)
-            except SandboxUnavailable:
+                self._stage_files()
+                with open(os.path.join(self._sbx_rundir, "seccomp.bpf"), "wb") as fh:
+                    fh.write(seccomp.program())
+            except (SandboxUnavailable, seccomp.Unsupported):
                 self.cleanup_rundir()
                 raise
         else:
@@ -191,6 +213,24 @@ class SandboxKernelManager(AsyncKernelManager):
             self.cleanup_rundir()
             raise
 
+    def _stage_files(self):
+        """Copy the files the kernel may start with: the folder's regular files, no notebook.
+
+        nbgrader runs the kernel in the autograded folder, which holds the
+        notebook being graded with every hidden test restored into it; the
+        kernel's folder must hold nothing the student did not write (or the
+        instructor released beside the notebook), so notebooks stay out.
+        """
+        staged = os.path.join(self._sbx_rundir, "files")
+        os.mkdir(staged)
+        found = submissions.scan(self._sbx_cwd, dest=staged, exclude=["*.ipynb"])
+        for rel, reason in found.refused:
+            self.log.warning("not copied into the sandbox: %s (%s)", rel, reason)
+        for folder, dirs, _ in os.walk(staged):
+            for name in dirs:
+                os.chmod(os.path.join(folder, name), 0o755)
+        os.chmod(staged, 0o755)
+
     def write_connection_file(self, **kwargs):
         super().write_connection_file(**kwargs)
         if self.confine and os.geteuid() == 0:
@@ -198,13 +238,43 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        return self.wrap(cmd) if self.confine else cmd
+        if not self.confine:
+            return cmd
+        cmd = [INSIDE_SOCKETS + "/kernel.json" if arg == self.connection_file else arg for arg in cmd]
+        return self.wrap(cmd)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        if self.confine:
+            self.ip = f"/proc/{self._sandbox_pid()}/root{INSIDE_SOCKETS}/k"
+
+    def _sandbox_pid(self, timeout=30):
+        """Return the host pid of the sandbox's first process, which bubblewrap reports."""
+        info = os.path.join(self._sbx_rundir, "info.json")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(info) as fh:
+                    return int(json.load(fh)["child-pid"])
+            except (OSError, ValueError, KeyError):
+                process = getattr(self.provisioner, "process", None)
+                if process is not None and process.poll() is not None:
+                    break
+                time.sleep(0.01)
+        raise SandboxUnavailable("bubblewrap did not report its sandbox's process; "
+                                 f"the kernel could not start. {INSTALL_HINT}")
+
+    @default("client_class")
+    def _client_class_default(self):
+        return "grader.sandbox.BoundedClient"
 
     def wrap(self, cmd):
         """Return `cmd` wrapped in bwrap, setpriv (as root) and prlimit."""
         cwd = self._sbx_cwd or os.getcwd()
         root = os.geteuid() == 0
-        b = [shutil.which(self.bwrap) or self.bwrap,
+        # fd 3: the seccomp filter; fd 4: where bubblewrap reports its sandbox's pid
+        b = ["/bin/sh", "-c", 'exec "$@" 3<"$0/seccomp.bpf" 4>"$0/info.json"', self._sbx_rundir,
+             shutil.which(self.bwrap) or self.bwrap, "--seccomp", "3", "--info-fd", "4",
              "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
              "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
         if root:
@@ -221,8 +291,12 @@ class SandboxKernelManager(AsyncKernelManager):
               "--ro-bind-try", "/etc/localtime", "/etc/localtime",
               "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
               "--proc", "/proc", "--dev", "/dev",
-              "--perms", "1777", "--size", str(self.scratch_size), "--tmpfs", "/tmp"]
-        made = {"/", "/usr", "/tmp", "/proc", "/dev"}
+              # every place the kernel can write is a tmpfs with a size
+              "--perms", "1777", "--size", str(self.scratch_size), "--tmpfs", "/tmp",
+              "--perms", "1777", "--size", str(MiB), "--tmpfs", "/dev/shm",
+              "--perms", "1777", "--size", str(MiB), "--tmpfs", INSIDE_SOCKETS,
+              "--ro-bind", self.connection_file, INSIDE_SOCKETS + "/kernel.json"]
+        made = {"/", "/usr", "/tmp", "/proc", "/dev", "/run", INSIDE_SOCKETS}
 
         def parents(path):
             # bubblewrap copies the host's modes for the folders it creates on the way
@@ -242,9 +316,8 @@ class SandboxKernelManager(AsyncKernelManager):
                 b += parents(path) + ["--ro-bind", path, path]
                 made.add(path)
         home = "/tmp/home"
-        b += parents(self._sbx_rundir) + ["--bind", self._sbx_rundir, self._sbx_rundir]
-        b += parents(cwd) + parents("/nbgrader/submission") + [
-              "--ro-bind", cwd, "/nbgrader/submission",
+        b += parents(cwd) + parents(SUBMISSION) + [
+              "--ro-bind", os.path.join(self._sbx_rundir, "files"), SUBMISSION,
               "--perms", "1777", "--size", str(self.scratch_size), "--tmpfs", cwd,
               "--chdir", cwd,
               "--setenv", "HOME", home,
@@ -263,9 +336,6 @@ class SandboxKernelManager(AsyncKernelManager):
             # MPLCONFIGDIR must be writable, or matplotlib ignores it and rebuilds the cache
             b += ["--perms", "1777", "--dir", "/tmp/mpl",
                   "--ro-bind", font_cache(), "/tmp/mpl/" + os.path.basename(font_cache())]
-        for pair in self.extra_env:
-            name, value = pair.split("=", 1)
-            b += ["--setenv", name, value]
         inner = []
         if root:
             uid = str(self.sandbox_uid)
@@ -278,9 +348,9 @@ class SandboxKernelManager(AsyncKernelManager):
                   f"--fsize={self.max_file_size}",
                   f"--nofile={self.max_open_files}",
                   "--core=0", "--"]
-        # the notebook folder is a tmpfs: copy the submission in, then start the kernel
+        # the notebook folder is a tmpfs: copy the submission's files in, then start the kernel
         boot = ["/bin/sh", "-c",
-                f'mkdir -p {home}; cp -a /nbgrader/submission/. . 2>/dev/null; exec "$@"', "sbx"]
+                f'mkdir -p {home}; cp -a {SUBMISSION}/. . 2>/dev/null; exec "$@"', "sbx"]
         full = b + ["--"] + inner + boot + cmd
         self.log.debug("confined kernel command: %s", shlex.join(full))
         return full
@@ -322,9 +392,9 @@ class SandboxKernelManager(AsyncKernelManager):
         return None  # an ordinary exit: the caller words it
 
     def cleanup_rundir(self):
-        """Remove the private socket folder."""
+        """Remove the host folder of this kernel."""
         if self._sbx_rundir:
-            shutil.rmtree(self._sbx_rundir, ignore_errors=True)
+            scratch.remove(self._sbx_rundir)
 
     async def shutdown_kernel(self, now=False, restart=False):
         try:
