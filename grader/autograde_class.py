@@ -37,8 +37,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.nbgraderapp import NbGraderApp
 
-from grader import integrity, sandbox
-from grader.course import ROOT, course_directory, nbgrader_env, notebooks
+from grader import integrity, sandbox, scratch, submissions
+from grader.course import ROOT, course_directory, load_config, nbgrader_env, notebooks
 
 STUDENT_CAP_SECONDS = 3600  # default for --student-cap: the longest one submission may take
 
@@ -177,6 +177,9 @@ def grade_student(
     """Autograde one student's submission, stopped after `cap` seconds; return its Result."""
     result = Result(student)
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    # only regular files reach nbgrader: the rest moves aside before anything reads it
+    result.notes += [f"refused {note}" for note in
+                     submissions.guard(submitted, os.path.join(coursedir.root, "grader", "quarantine"))]
     present = notebooks(submitted)
     missing = [n for n in expected if n not in present]
     unknown = [n for n in present if n not in expected]
@@ -281,6 +284,13 @@ def main(argv=None):
         help=f"stop a submission's grading after this long (default: {STUDENT_CAP_SECONDS})",
     )
     args, extra = parser.parse_known_args(argv)
+    scratch.stop_on_sigterm()  # a stopped run kills its current child and removes its folders
+    config = load_config(args.root)
+    if config.SandboxKernelManager.get("confine", True):
+        try:
+            sandbox.preflight()
+        except sandbox.SandboxUnavailable as error:
+            parser.exit(2, f"refusing to grade unconfined: {error}\n")
     coursedir = course_directory(args.root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:

@@ -173,6 +173,8 @@ def guard(folder, quarantine_root):
     assignment = os.path.basename(folder)
     student = os.path.basename(os.path.dirname(folder))
     where = os.path.join(quarantine_root, student, assignment)
+    if not os.path.lexists(folder):
+        return []
     try:
         found = scan(folder)
         refused = found.refused

@@ -15,8 +15,10 @@ and that every honest submission beside it is graded exactly as without it.
 """
 
 import copy
+import glob
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -32,12 +34,20 @@ from grader.course import course_directory, nbgrader_env
 from nbgrader.api import Gradebook
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redteam.attacks import ATTACKS, FORGED_CELL, PROBE, RIGGED, SHADOW_FILES  # noqa: E402
+from redteam.attacks import (  # noqa: E402
+    APPENDED,
+    ATTACKS,
+    FORGED_CELL,
+    MARKER_CELLS,
+    PROBE,
+    RIGGED,
+    SHADOW_FILES,
+)
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
 HONEST = ("honest_right", "honest_wrong")
-MARKERS = ("LEAK ", "WROTE", "CONNECTED", "ALLOCATED", "FORKED 300")
+MARKERS = ("LEAK ", "WROTE", "CONNECTED", "ALLOCATED", "FORKED 300", "SOCKET CREATED")
 
 
 class Listener:
@@ -142,7 +152,15 @@ def graded(tmp_path_factory):
     probe = PROBE.format(targets=targets)
     for student, code in ATTACKS.items():
         nb = copy.deepcopy(release)
-        next(c for c in nb.cells if grade_id(c) == "sigmoid").source = probe + code
+        marker = f'print("REDTEAM-RAN {student}", flush=True)\n'
+        next(c for c in nb.cells if grade_id(c) == "sigmoid").source = marker + probe + code
+        if student == "deep_expression":  # the grader's markers in a student's own cells
+            at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "sigmoid") + 1
+            for kind, text in MARKER_CELLS:
+                cell = (nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell)(text)
+                nb.cells.insert(at, cell)
+        if student in APPENDED:
+            nb.cells.append(nbformat.v4.new_code_cell(APPENDED[student]))
         if student == "edit_cells":  # delete one test, rewrite another to pass
             nb.cells = [c for c in nb.cells if grade_id(c) != "test_predict"]
             next(c for c in nb.cells if grade_id(c) == "test_sigmoid").source = "pass\n"
@@ -169,6 +187,9 @@ def graded(tmp_path_factory):
     start = time.monotonic()
     result = _autograde(root, env)
     seconds = time.monotonic() - start
+    largest_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # bytes, of any child
+    feedback_run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force"],
+                                  cwd=root, env=env, capture_output=True, text=True, timeout=600)
     time.sleep(6)  # the daemon attack would rewrite the gradebook 4 s after its kernel
     survivors = []
     for pid in os.listdir("/proc"):
@@ -189,8 +210,13 @@ def graded(tmp_path_factory):
     for student in list(ATTACKS) + list(HONEST) + ["untouched"]:
         path = os.path.join(root, "grader", "autograded", student, ASSIGNMENT, NOTEBOOK + ".ipynb")
         autograded[student] = read_nb(path) if os.path.exists(path) else None
+    feedback = {}
+    for path in glob.glob(os.path.join(root, "grader", "feedback", "*", ASSIGNMENT, NOTEBOOK + ".html")):
+        with open(path) as fh:
+            feedback[path.split(os.sep)[-3]] = fh.read()
     yield {
         "root": root, "token": token, "result": result, "seconds": seconds,
+        "feedback_run": feedback_run, "feedback": feedback, "largest_rss": largest_rss,
         "before": before, "after": _scores(root), "autograded": autograded,
         "writes": writes, "survivors": survivors, "trees": (tree_before, tree_after),
         "connections": tcp.connections + tcp6.connections + unix.connections,
@@ -324,3 +350,73 @@ def test_rigged_course_answers_pass_only_when_the_kernel_is_trusted(rigged):
         score, top = scores[False][test]
         assert score == top, f"the attack on {test} should succeed without trusted verdicts"
         assert scores[True][test][0] == 0, (test, scores[True])
+
+
+def _text(graded, student):
+    return json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_attack_really_ran(graded, student):
+    """Is the attack's marker in its autograded notebook, so that its other checks cannot pass vacuously?"""
+    assert f"REDTEAM-RAN {student}" in _text(graded, student)
+
+
+def test_feedback_is_generated_for_every_submission(graded):
+    """Does generate_feedback succeed for all, whatever markers or nesting a student's cells hold?"""
+    assert graded["feedback_run"].returncode == 0, graded["feedback_run"].stderr[-3000:]
+    assert set(graded["feedback"]) >= set(ATTACKS) | set(HONEST)
+
+
+@pytest.mark.parametrize("student", sorted(ATTACKS))
+def test_feedback_shows_no_hidden_test(graded, student):
+    """Does no attack's feedback hold a hidden test's source or a secret?"""
+    page = graded["feedback"][student]
+    assert "sigmoid should saturate" not in page and graded["token"] not in page
+
+
+def test_the_kernels_folder_holds_no_notebook(graded):
+    """Does the kernel find no notebook beside it, neither the autograded one nor the submission?"""
+    line = next(line for line in _text(graded, "peek_notebook").split("\\n") if "REDTEAM-RAN peek_notebook " in line)
+    assert ".ipynb" not in line, line
+
+
+def test_what_student_code_logged_of_the_grader_stays_out_of_the_feedback(graded):
+    """Does a logging input transformer see only calls and student names, and its log stay out of the feedback?"""
+    text = _text(graded, "transformer")
+    assert "LOGGED" in text and "__nbg_agent" in text  # the transformer saw the grader's code
+    assert "saturate" not in text and "allclose" not in text  # but never a test's source
+    assert "__nbg_agent" not in graded["feedback"]["transformer"]  # the log, printed at the end
+
+
+def test_every_writable_path_is_capped(graded):
+    """Is every place a kernel can write a capped tmpfs: 1 MiB for sockets and /dev/shm, 512 MiB elsewhere?"""
+    written = {}
+    for line in _text(graded, "disk_fill").split("\\n"):
+        if "REDTEAM-RAN disk_fill " in line:
+            _, _, path, mib, _ = line.split("REDTEAM-RAN")[1].split(" ")[:5]
+            written[path] = int(mib)
+    assert set(written) == {"/run/kernel", "/dev/shm", "/tmp", ".", "/tmp/home"}, written
+    assert written["/run/kernel"] <= 1 and written["/dev/shm"] <= 1
+    assert all(mib <= 512 for mib in written.values()), written
+
+
+def test_widget_messages_count_toward_the_output_cap(graded):
+    """Is a 300 MB flood of widget messages capped: a small autograded notebook, nbgrader under 1 GiB?"""
+    path = os.path.join(graded["root"], "grader", "autograded", "widget_flood", ASSIGNMENT, NOTEBOOK + ".ipynb")
+    assert os.path.getsize(path) < 12 * 2**20
+    assert any(r.startswith("output limit of") for r in graded["autograded"]["widget_flood"].metadata["grader"]["refusals"])
+    assert graded["largest_rss"] < 2**30, f"a grading process used {graded['largest_rss'] >> 20} MiB"
+
+
+@pytest.mark.parametrize("student", ["forged_reply", "deep_reply"])
+def test_protocol_tricks_fail_the_test_without_hanging(graded, student):
+    """Do forged replies, a forged callback and a 100000-deep answer fail test_sigmoid, with the run finished?"""
+    assert graded["after"][student]["test_sigmoid"] == 0
+    assert graded["seconds"] < 600
+
+
+def test_only_the_socket_families_the_kernel_needs_exist(graded):
+    """Are VSOCK, netlink audit and uevent, packet and Bluetooth sockets all refused in the kernel?"""
+    text = _text(graded, "sockets")
+    assert text.count("REDTEAM-RAN sockets refused") == 5 and "SOCKET CREATED" not in text

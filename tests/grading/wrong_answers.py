@@ -74,3 +74,124 @@ WRONG_ANSWERS = {
         "failing": ["he_init_statistics"],
     },
 }
+
+
+# More realistic wrong answers, several per assignment in one submission: overflowing
+# formulas that warn, functions that change their arguments in place, off-by-one
+# conventions. tests/test_grading_verdicts_property.py grades them with trusted verdicts
+# off and on: honest code must never score higher with them on.
+WRONG_VARIANTS = {
+    "00_toy": {
+        "notebook": "toy",
+        "cells": {
+            "sigmoid": "import numpy as np\n\ndef sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n",
+            "train": (
+                "def train(X, y, lr=0.1, steps=2000):\n"
+                "    X -= X.mean(axis=0)  # centres the caller's data in place\n"
+                "    w, b = np.zeros(X.shape[1]), 0.0\n"
+                "    for _ in range(steps):\n"
+                "        a = sigmoid(X @ w + b)\n"
+                "        w, b = w - lr * X.T @ (a - y) / len(y), b - lr * np.mean(a - y)\n"
+                "    return w, b\n"),
+        },
+    },
+    "01_logistic_regression": {
+        "notebook": "logistic_regression",
+        "cells": {
+            "sigmoid_impl": "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n",
+            "gradients_impl": (
+                "def gradients(X, a, y):\n"
+                "    dz = a - y\n"
+                "    return X.T @ dz, float(np.sum(dz))  # forgets the 1/N\n"),
+            "optimize_impl": (
+                "def optimize(w, b, X, y, lr, num_epochs):\n"
+                "    costs = []\n"
+                "    for _ in range(num_epochs):\n"
+                "        a, J = forward(w, b, X, y)\n"
+                "        costs.append(J)\n"
+                "        dw, db = gradients(X, a, y)\n"
+                "        w -= lr * dw  # updates the caller's w in place\n"
+                "        b = b - lr * db\n"
+                "    return w, b, costs\n"),
+        },
+    },
+    "02_logic_gates": {
+        "notebook": "logic_gates",
+        "cells": {
+            "forward_impl": (
+                'def perceptron_forward(X, w, b, activation="step"):\n'
+                "    z = X @ w + b\n"
+                '    if activation == "step":\n'
+                "        return np.where(z > 0, 1.0, 0.0)  # step(0) = 0\n"
+                "    return np.sign(z)\n"),
+            "line_impl": "def decision_line_x2(x1, w, b):\n    return (w[0] * x1 + b) / w[1]\n",
+        },
+    },
+    "03_xor": {
+        "notebook": "xor",
+        "cells": {
+            "separable_impl": (
+                "def separable_on_grid(X, y, grid):\n"
+                "    for w1 in grid:\n"
+                "        for w2 in grid:\n"
+                "            for b in grid:\n"
+                "                if np.all((X @ np.array([w1, w2]) + b > 0) == y):  # step(0) = 0\n"
+                "                    return True\n"
+                "    return False\n"),
+            "xor_network_impl": (
+                "def xor_network(X):\n"
+                "    _, _, W2, b2 = xor_weights()\n"
+                "    return step(xor_hidden(X) @ W2 + b2)  # (N, 1), not (N,)\n"),
+        },
+    },
+    "04_backprop": {
+        "notebook": "backprop",
+        "cells": {
+            "hidden_backward_impl": (
+                "def hidden_layer_backward(dZ2, cache, params):\n"
+                '    dA1 = dZ2 @ params["W2"].T\n'
+                '    dZ1 = dA1 * cache["Z1"] * (1 - cache["Z1"])  # the derivative at Z1, not at A1\n'
+                '    return dZ1, cache["X"].T @ dZ1, dZ1.sum(axis=0)\n'),
+            "centred_difference_impl": (
+                "def centred_difference(f, x, h=1e-5):\n"
+                "    grad = np.zeros_like(x, dtype=float)\n"
+                "    for i in np.ndindex(x.shape):\n"
+                "        x[i] += h  # steps the caller's x\n"
+                "        f_plus = f(x)\n"
+                "        x[i] -= 2 * h\n"
+                "        f_minus = f(x)\n"
+                "        x[i] += h\n"
+                "        grad[i] = (f_plus - f_minus) / (2 * h)\n"
+                "    return grad\n"),
+            "update_impl": (
+                "def gradient_descent_step(params, grads, lr):\n"
+                "    for name in params:\n"
+                '        params[name] -= lr * grads["d" + name]  # in place\n'
+                "    return params\n"),
+        },
+    },
+    "05_softmax": {
+        "notebook": "softmax",
+        "cells": {
+            "softmax_impl": (
+                "def softmax(Z):\n"
+                "    E = np.exp(Z)  # no shift: overflows for large scores\n"
+                "    return E / E.sum(axis=-1, keepdims=True)\n"),
+            "accuracy_impl": "def accuracy(P, y):\n    return float(np.mean(np.argmax(P, axis=0) == y))\n",
+        },
+    },
+    "06_vanishing_gradients": {
+        "notebook": "vanishing_gradients",
+        "cells": {
+            "sigmoid_prime_impl": (
+                "def sigmoid_prime(z):\n"
+                "    e = np.exp(-z)  # overflows for z << 0\n"
+                "    return e / (1.0 + e) ** 2\n"),
+            "derivative_peak_impl": (
+                "def derivative_peak(f_prime, z):\n"
+                "    values = f_prime(z)\n"
+                "    k = int(np.argmax(values))\n"
+                "    return float(k), float(values[k])  # the index, not the grid point\n"),
+        },
+    },
+}

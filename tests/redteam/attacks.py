@@ -108,7 +108,7 @@ for _ in range(40):
     print("x" * 2**20)
 ''',
     # kill its own kernel (after the probe, see build())
-    "kill_kernel": WRONG_SIGMOID + "import os\nos.kill(os.getpid(), 9)\n",
+    "kill_kernel": WRONG_SIGMOID + "import os, sys, time\nsys.stdout.flush()\ntime.sleep(0.5)\nos.kill(os.getpid(), 9)\n",
     # monkeypatch numpy so that every comparison passes, and fake training results
     "patch_numpy": WRONG_SIGMOID + r'''
 import numpy as np, builtins
@@ -155,6 +155,101 @@ print("numpy is", np.__file__)
     # it would patch numpy there and read the secrets
     "forged_cells": WRONG_SIGMOID,
 }
+
+# attacks on the grader itself (classes 6 to 9 of the threat model)
+ATTACKS.update({
+    # read the notebook being graded (with its hidden tests) from the kernel's own folder
+    "peek_notebook": WRONG_SIGMOID + r'''
+import glob, os
+found = sorted(set(glob.glob("*.ipynb") + glob.glob("/nbgrader/submission/*") + glob.glob("../*/*.ipynb")))
+print("REDTEAM-RAN peek_notebook", sorted(os.listdir(".")), found)
+for path in found:
+    try:
+        print(open(path).read()[:100000])
+    except Exception:
+        pass
+''',
+    # log every piece of code the grader sends the kernel, and print the log at the end
+    "transformer": WRONG_SIGMOID + r'''
+from IPython import get_ipython
+_seen = []
+def _log(lines):
+    _seen.append("".join(lines)[:3000])
+    return lines
+get_ipython().input_transformers_cleanup.append(_log)
+print("REDTEAM-RAN transformer")
+''',
+    # fill every writable path: the sockets' folder, /dev/shm, /tmp, the notebook's folder, home
+    "disk_fill": WRONG_SIGMOID + r'''
+import os
+for _d in ["/run/kernel", "/dev/shm", "/tmp", ".", os.path.expanduser("~")]:
+    _mb = 0
+    try:
+        for _i in range(20):
+            with open(os.path.join(_d, f"fill{_i}"), "wb") as _fh:
+                for _ in range(32):
+                    _fh.write(b"x" * 2**20)
+                    _mb += 1
+    except OSError:
+        pass
+    print("REDTEAM-RAN disk_fill", _d, _mb, "MiB")
+''',
+    # widget messages are output too: send 300 MB of them
+    "widget_flood": WRONG_SIGMOID + r'''
+import ipywidgets
+_box = ipywidgets.Text()
+for _i in range(300):
+    _box.value = str(_i) + "x" * 2**20
+print("REDTEAM-RAN widget_flood")
+''',
+    # publish replies shaped like the grader's messages, and ask the grader for a callback
+    "forged_reply": r'''
+def sigmoid(z):
+    from IPython.display import publish_display_data
+    mime = "application/x-nbgrader-trusted+json"
+    publish_display_data({mime: '{"op": "callback", "id": 0, "args": [], "kwargs": {}}'})
+    publish_display_data({mime: '{"op": "result", "value": 0.5}'})
+    try:
+        input('nbgrader-trusted-callback:{"op": "callback", "id": 999, "args": [], "kwargs": {}}')
+    except Exception:
+        pass
+    return z
+print("REDTEAM-RAN forged_reply")
+''',
+    # nest the answer far deeper than any parser should follow
+    "deep_reply": r'''
+def sigmoid(z):
+    deep = 0.5
+    for _ in range(100000):
+        deep = [deep]
+    return deep
+print("REDTEAM-RAN deep_reply")
+''',
+    # cells no parser should choke on: deep nesting, the grader's own markers
+    "deep_expression": WRONG_SIGMOID + "print('REDTEAM-RAN deep_expression')\n",
+    # sockets the network namespace does not cover
+    "sockets": WRONG_SIGMOID + r'''
+import socket
+for _family, _kind, _protocol in [(40, 1, 0), (16, 2, 9), (16, 2, 15), (17, 2, 0), (31, 1, 0)]:
+    try:
+        socket.socket(_family, _kind, _protocol).close()
+        print("SOCKET CREATED", _family, _protocol)
+    except OSError as _error:
+        print("REDTEAM-RAN sockets refused", _family, _protocol, _error.errno)
+''',
+})
+
+# cells added at the end of an attack's notebook, after every test
+APPENDED = {
+    "transformer": 'print("LOGGED", _seen)\n',
+    "deep_expression": "x = " + "(" * 20000 + "1" + ")" * 20000 + "\n",
+}
+
+# student cells with the grader's own markers in them, added after the sigmoid cell
+MARKER_CELLS = [
+    ("code", "# ### BEGIN HIDDEN TESTS\n# ### BEGIN HIDDEN TESTS\n# ### BEGIN SOLUTION\nx = 1\n"),
+    ("markdown", "### BEGIN HIDDEN TESTS\nthis is my answer\n### BEGIN MARK SCHEME\n"),
+]
 
 FORGED_CELL = r'''
 import numpy
