@@ -1,0 +1,121 @@
+"""Red team: a run must neither hang on a slow student nor leave anything behind when it is stopped.
+
+Each submission is graded with the real commands on the toy assignment. A slow
+student is stopped by one deadline per test cell, however many calls the test
+makes. A grading run stopped by SIGTERM (plain `nbgrader autograde`, and the
+class runner) removes its sandbox and worker folders and leaves no process of
+the student's behind.
+"""
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from conftest_grading import TOY_SOURCE, grade_id, gradebook_grades, make_scratch_course, read_nb, write_nb
+
+from grader.course import nbgrader_env
+
+pytestmark = pytest.mark.grading
+ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
+RIGHT = "    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n"
+SLOW = ('print("REDTEAM-RAN slow_calls", flush=True)\nimport time\n\ndef sigmoid(z):\n    time.sleep(4)\n'
+        + RIGHT)  # right, so the test goes on to its next, hidden call
+QUICK = "def sigmoid(z):\n" + RIGHT
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A released scratch toy course, with its own TMPDIR so that leftovers can be counted."""
+    root = make_scratch_course(tmp_path / "course", TOY_SOURCE)
+    env = nbgrader_env()
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    os.mkdir(env["TMPDIR"])
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
+                         cwd=root, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return root, env
+
+
+def submit(root, student, sigmoid_source):
+    release = read_nb(os.path.join(root, "release", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    nb = copy.deepcopy(release)
+    next(c for c in nb.cells if grade_id(c) == "sigmoid").source = sigmoid_source
+    write_nb(nb, os.path.join(root, "grader", "submitted", student, ASSIGNMENT), NOTEBOOK)
+
+
+def test_one_deadline_covers_a_whole_test_cell(course):
+    """Does a function that sleeps 4 s per call stop its test cell at the 5 s limit, not after every call?"""
+    root, env = course
+    submit(root, "slow", SLOW)
+    submit(root, "control", QUICK)
+    start = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force",
+                          "--Execute.timeout=5"], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    seconds = time.monotonic() - start
+    assert run.returncode == 0, run.stderr[-3000:]
+    nb = read_nb(os.path.join(root, "grader", "autograded", "slow", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "REDTEAM-RAN slow_calls" in text
+    test = next(c for c in nb.cells if grade_id(c) == "test_sigmoid")
+    assert any("ran past the 5 s limit of a test cell" in o.get("evalue", "") for o in test.outputs), test.outputs
+    slow, control = (sum(g[0] or 0 for g in gradebook_grades(root, ASSIGNMENT, s)[NOTEBOOK].values())
+                     for s in ("slow", "control"))
+    assert slow <= control
+    assert seconds < 90, f"the run took {seconds:.0f} s"
+
+
+def _start_and_stop(command, root, env, tag):
+    """Start a grading command on a student that hangs, then SIGTERM it once the sandbox runs."""
+    sleeper = (f'print("REDTEAM-RAN sleeper", flush=True)\nimport subprocess, sys, time\n'
+               f'subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "{tag}"])\n'
+               "time.sleep(300)\n")
+    submit(root, "sleeper", sleeper)
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not _tagged(tag):
+        time.sleep(0.2)
+    assert _tagged(tag), "the student's process never started"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("SIGTERM did not stop the run within 60 s")
+    time.sleep(1)
+    return proc.returncode, output
+
+
+def _tagged(tag):
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if tag.encode() in fh.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
+                         ids=["nbgrader-autograde", "class-runner"])
+def test_a_stopped_run_leaves_nothing_behind(course, command):
+    """Does SIGTERM end the run with no sandbox or worker folder left and no student process alive?"""
+    root, env = course
+    tag = "redteam-" + uuid.uuid4().hex
+    status, output = _start_and_stop([sys.executable, *command], root, env, tag)
+    left = [name for name in os.listdir(env["TMPDIR"]) if name.startswith("nbg-")]
+    survivors = _tagged(tag)
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert status != 0, output[-2000:]
+    assert left == [], left
+    assert survivors == []
