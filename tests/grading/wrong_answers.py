@@ -25,14 +25,15 @@ WRONG_ANSWERS = {
     },
     "02_logic_gates": {
         "notebook": "logic_gates",
-        # Updates the caller's weights in place (w += ...): training still works.
+        # Updates the caller's weights in place (w += ...): training still works, but every
+        # test that hands it an array now sees the change, and a change is a failure.
         "cells": {"update_impl": (
             'def learning_rule_update(x, y, w, b, lr=1.0, activation="step"):\n'
             "    y_hat = perceptron_forward(x[None, :], w, b, activation)[0]\n"
             "    error = y - y_hat\n"
             "    w += lr * error * x\n"
             "    return w, b + lr * error\n")},
-        "failing": ["update_is_pure"],
+        "failing": ["update_values", "update_is_pure"],
     },
     "03_xor": {
         "notebook": "xor",

@@ -242,11 +242,11 @@ for _family, _kind, _protocol in [(40, 1, 0), (16, 2, 9), (16, 2, 15), (17, 2, 0
 # cells added at the end of an attack's notebook, after every test
 APPENDED = {
     "transformer": 'print("LOGGED", _seen)\n',
-    "deep_expression": "x = " + "(" * 20000 + "1" + ")" * 20000 + "\n",
 }
 
-# student cells with the grader's own markers in them, added after the sigmoid cell
+# student cells with deep nesting and the grader's own markers in them, added after the sigmoid cell
 MARKER_CELLS = [
+    ("code", "x = " + "(" * 20000 + "1" + ")" * 20000 + "\n"),  # before the tests, which parse it
     ("code", "# ### BEGIN HIDDEN TESTS\n# ### BEGIN HIDDEN TESTS\n# ### BEGIN SOLUTION\nx = 1\n"),
     ("markdown", "### BEGIN HIDDEN TESTS\nthis is my answer\n### BEGIN MARK SCHEME\n"),
 ]
