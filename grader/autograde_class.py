@@ -12,7 +12,9 @@ class instead of once per student. The child runs nbgrader's own application
 with the same arguments and configuration as the `nbgrader` command. Logs go
 to grader/logs/ASSIGNMENT/ID.log. The summary lists who was graded, who failed
 (and why), whose notebooks were missing, whose kernel had to be stopped, and
-who needs manual grading. Exit status 1 when any submission failed.
+who needs manual grading. Exit status 1 when any submission failed, 2 when the
+grading environment itself is broken (the run stops at the first student it
+would hit, since it would hit them all).
 
 nbgrader stops with "No notebooks found" when none of a student's expected
 notebooks is present (missing or renamed); such a submission is recorded
@@ -41,6 +43,13 @@ from grader import integrity, sandbox, scratch, submissions
 from grader.course import ROOT, course_directory, load_config, nbgrader_env, notebooks
 
 STUDENT_CAP_SECONDS = 3600  # default for --student-cap: the longest one submission may take
+
+
+ENVIRONMENT_BROKEN = "grading stopped, the grading environment is broken"  # GradingEnvironmentError
+
+
+class EnvironmentBroken(RuntimeError):
+    """A submission's grading found the environment broken: it would hit every student, so stop."""
 
 
 @dataclass
@@ -124,6 +133,8 @@ def run_forked(args, root, timeout):
                     NbGraderApp.launch_instance(argv=list(args))
                     code = 0
                 except SystemExit as done:
+                    if isinstance(done.code, str):  # what the interpreter would print on exit
+                        print(done.code, file=sys.stderr)
                     code = done.code if isinstance(done.code, int) else int(done.code is not None)
             except BaseException:  # noqa: BLE001 -- reported in the log, like a crashed command
                 traceback.print_exc()
@@ -208,6 +219,9 @@ def grade_student(
         failed = status != 0
         with open(os.path.join(log_dir, f"{student}.log"), "w") as fh:
             fh.write(log)
+        if ENVIRONMENT_BROKEN in log:
+            line = next(x for x in log.splitlines() if ENVIRONMENT_BROKEN in x)
+            raise EnvironmentBroken(line[line.index(ENVIRONMENT_BROKEN):])
         problems = re.findall(r"^GRADEBOOK INTEGRITY PROBLEMS.*(?:\n  .*)*", log, flags=re.M)
         result.notes += [line.strip() for p in problems for line in p.splitlines()[1:]]
         if status is None:
@@ -310,9 +324,13 @@ def main(argv=None):
     results = []
     for index, student in enumerate(students, 1):
         print(f"[{index}/{len(students)}] {student} ...", end=" ", flush=True)
-        result = grade_student(
-            coursedir, args.assignment, student, expected, args.force, extra, args.student_cap
-        )
+        try:
+            result = grade_student(
+                coursedir, args.assignment, student, expected, args.force, extra, args.student_cap
+            )
+        except EnvironmentBroken as error:
+            print(f"stopped\n{error}; no grade was recorded for {student}", flush=True)
+            return 2
         results.append(result)
         outcome = (
             result.status

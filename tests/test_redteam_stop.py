@@ -20,6 +20,7 @@ import pytest
 from conftest_grading import TOY_SOURCE, grade_id, gradebook_grades, make_scratch_course, read_nb, write_nb
 
 from grader.course import nbgrader_env
+from nbgrader.api import MissingEntry
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
@@ -119,3 +120,25 @@ def test_a_stopped_run_leaves_nothing_behind(course, command):
     assert status != 0, output[-2000:]
     assert left == [], left
     assert survivors == []
+
+
+@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
+                         ids=["nbgrader-autograde", "class-runner"])
+def test_a_broken_environment_stops_the_run_and_records_no_grade(course, command):
+    """Without the release notebook to plan from, does grading stop at once, say why, and grade no one?"""
+    root, env = course
+    submit(root, "first", QUICK)
+    submit(root, "second", QUICK)
+    os.remove(os.path.join(root, "release", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    run = subprocess.run([sys.executable, *command], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "the grading environment is broken" in out and "make release" in out, out[-2000:]
+    assert "[2/2]" not in out  # the class runner stopped at its first student
+    for student in ("first", "second"):
+        try:
+            grades = gradebook_grades(root, ASSIGNMENT, student)[NOTEBOOK]
+        except MissingEntry:
+            continue
+        assert all(score is None for score, _, _ in grades.values()), grades
