@@ -205,3 +205,16 @@ def gradebook_grades(root, assignment, student):
             nb.name: {g.name: (g.auto_score, g.max_score, g.cell_type) for g in nb.grades}
             for nb in submission.notebooks
         }
+
+
+def processes_with(tag):
+    """Return the pids of the processes whose command line holds `tag` (a test's unique marker)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if tag.encode() in fh.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found

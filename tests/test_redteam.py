@@ -28,7 +28,7 @@ import uuid
 
 import nbformat
 import pytest
-from conftest_grading import TOY_SOURCE, grade_id, make_scratch_course, read_nb, write_nb
+from conftest_grading import TOY_SOURCE, grade_id, make_scratch_course, processes_with, read_nb, write_nb
 
 from grader.course import course_directory, nbgrader_env
 from nbgrader.api import Gradebook
@@ -191,14 +191,7 @@ def graded(tmp_path_factory):
     feedback_run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force"],
                                   cwd=root, env=env, capture_output=True, text=True, timeout=600)
     time.sleep(6)  # the daemon attack would rewrite the gradebook 4 s after its kernel
-    survivors = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if tag.encode() in fh.read():
-                    survivors.append(int(pid))
-        except (OSError, ValueError):
-            pass
+    survivors = processes_with(tag)
     for pid in survivors:  # ours to clean up: started by this test's submissions
         try:
             os.kill(pid, 9)
@@ -238,12 +231,14 @@ def test_the_run_grades_every_submission(graded):
 
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_attack_scores_no_more_than_the_release(graded, student):
+    """Does the attack score no more than the untouched release, its control?"""
     untouched = sum(graded["after"]["untouched"].values())
     assert sum(graded["after"][student].values()) <= untouched, graded["after"][student]
 
 
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_attack_read_no_secret(graded, student):
+    """Does no canary, no leaked marker and no hidden test reach the attack's outputs?"""
     text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
     assert graded["token"] not in text
     assert "LEAK " not in text
@@ -252,6 +247,7 @@ def test_attack_read_no_secret(graded, student):
 
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_attack_wrote_nothing_outside_its_scratch(graded, student):
+    """Did the attack write nothing outside its scratch: no gradebook, no file in source/ or release/?"""
     text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
     assert "WROTE gradebook" not in text
     assert not [p for p in graded["writes"] if os.path.exists(p)]
@@ -260,11 +256,13 @@ def test_attack_wrote_nothing_outside_its_scratch(graded, student):
 
 
 def test_no_process_outlives_its_notebook(graded):
+    """Is every process an attack started gone once the run ends?"""
     assert graded["survivors"] == []
 
 
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_attack_reached_no_socket(graded, student):
+    """Did the attack reach none of the test's TCP, TCP6 and Unix listeners?"""
     text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
     assert "CONNECTED" not in text
     assert graded["connections"] == 0
@@ -272,37 +270,44 @@ def test_attack_reached_no_socket(graded, student):
 
 @pytest.mark.parametrize("student", sorted(ATTACKS))
 def test_attack_was_refused_memory_beyond_the_cap(graded, student):
+    """Was the attack refused 3 GiB of memory?"""
     text = json.dumps([c.get("outputs", []) for c in graded["autograded"][student].cells])
     assert "ALLOCATED" not in text
 
 
 def test_memory_refusal_is_recorded_with_its_reason(graded):
+    """Is the memory bomb's refusal recorded, naming the limit and the cell?"""
     meta = graded["autograded"]["memory_bomb"].metadata.get("grader", {})
     assert "memory limit of 2 GiB reached in cell `sigmoid`" in meta.get("refusals", [])
 
 
 def test_output_flood_is_capped_and_recorded(graded):
+    """Is a 40 MB print capped, and the refusal recorded?"""
     nb = graded["autograded"]["output_flood"]
     assert len(json.dumps([c.get("outputs", []) for c in nb.cells])) < 12 * 2**20
     assert any(r.startswith("output limit of") for r in nb.metadata["grader"]["refusals"])
 
 
 def test_fork_bomb_is_refused(graded):
+    """Is a fork bomb refused new processes?"""
     text = json.dumps([c.get("outputs", []) for c in graded["autograded"]["fork_bomb"].cells])
     assert "fork refused after" in text
 
 
 def test_killed_kernel_is_recorded(graded):
+    """Is a kernel that killed itself recorded as an incident in its cell?"""
     meta = graded["autograded"]["kill_kernel"].metadata["grader"]
     assert "sigmoid" in meta["incident"]
 
 
 @pytest.mark.parametrize("student", HONEST + ("untouched",))
 def test_honest_submissions_are_graded_as_without_attacks(graded, student):
+    """Is every honest submission graded exactly as in a run without attacks?"""
     assert graded["after"][student] == graded["before"][student]
 
 
 def test_honest_baseline_is_what_it_should_be(graded):
+    """Do the honest baselines score 7 and 4, and the untouched release 0?"""
     right, wrong = (sum(graded["before"][s].values()) for s in HONEST)
     assert right == 7 and wrong == 4
     assert sum(graded["before"]["untouched"].values()) == 0

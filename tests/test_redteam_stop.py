@@ -17,7 +17,15 @@ import time
 import uuid
 
 import pytest
-from conftest_grading import TOY_SOURCE, grade_id, gradebook_grades, make_scratch_course, read_nb, write_nb
+from conftest_grading import (
+    TOY_SOURCE,
+    grade_id,
+    gradebook_grades,
+    make_scratch_course,
+    processes_with,
+    read_nb,
+    write_nb,
+)
 
 from grader.course import nbgrader_env
 from nbgrader.api import MissingEntry
@@ -80,9 +88,9 @@ def _start_and_stop(command, root, env, tag):
     proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _tagged(tag):
+    while time.monotonic() < deadline and not processes_with(tag):
         time.sleep(0.2)
-    assert _tagged(tag), "the student's process never started"
+    assert processes_with(tag), "the student's process never started"
     proc.send_signal(signal.SIGTERM)
     try:
         output, _ = proc.communicate(timeout=60)
@@ -91,18 +99,6 @@ def _start_and_stop(command, root, env, tag):
         raise AssertionError("SIGTERM did not stop the run within 60 s")
     time.sleep(1)
     return proc.returncode, output
-
-
-def _tagged(tag):
-    found = []
-    for pid in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if tag.encode() in fh.read():
-                    found.append(int(pid))
-        except (OSError, ValueError):
-            pass
-    return found
 
 
 @pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
@@ -114,7 +110,7 @@ def test_a_stopped_run_leaves_nothing_behind(course, command):
     tag = "redteam-" + uuid.uuid4().hex
     status, output = _start_and_stop([sys.executable, *command], root, env, tag)
     left = [name for name in os.listdir(env["TMPDIR"]) if name.startswith("nbg-")]
-    survivors = _tagged(tag)
+    survivors = processes_with(tag)
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert status != 0, output[-2000:]
