@@ -2,7 +2,7 @@
 
     python -m grader.check_release [--root COURSE_ROOT]
 
-Fails (exit 1) when a release notebook lacks the generated-file header, holds
+Fails (exit 1) when a release notebook lacks the students' header, holds
 a solution, hidden tests, a mark scheme or outputs, or has a graded or locked
 cell that differs from what nbgrader makes of the source cell; or when a
 source test reads a value that locked cells compute from student code, which
@@ -132,7 +132,7 @@ def check_notebook(release_nb, source_nb, header_nb, config, name):
         or not release_nb.cells
         or release_nb.cells[0].source != header_nb.cells[0].source
     ):
-        problems.append(f"{name}: expected the generated-file header as the first cell")
+        problems.append(f"{name}: expected the students' header (grader/release_header.ipynb) as the first cell")
     secret = secret_lines(source_nb)
     for index, cell in enumerate(release_nb.cells):
         label = cell.metadata.get("nbgrader", {}).get("grade_id", cell.get("id", "?"))

@@ -68,7 +68,8 @@ c.Exchange.timezone = "UTC"
 c.ZipCollectApp.downloaded_directory = "grader/downloaded"
 c.CsvExportPlugin.to = os.path.join(GRADER, "grades.csv")
 
-# Release: a generated-file header on every student notebook.
+# Release: a header on every student notebook, saying how to work in it (the
+# maintainers' "generated, do not edit" is in the README; CI checks release/ is fresh).
 c.IncludeHeaderFooter.header = os.path.join(GRADER, "release_header.ipynb")
 
 # LMS archives (Blackboard style):

@@ -71,3 +71,11 @@ def test_in_place_declares_by_identity():
     params, other = {"W1": np.zeros(2)}, {"W1": np.zeros(2)}
     assert checks.in_place(params) is params
     assert checks.declared_in_place(params) and not checks.declared_in_place(other)
+
+
+def test_a_test_can_give_its_own_hint_for_a_kind():
+    """Does assert_matches use the test's hint for the kind it diagnoses, and refuse unknown kinds?"""
+    with pytest.raises(AssertionError, match="subtracts the gradient"):
+        assert_matches(-np.ones(3), np.ones(3), "step", hints={"sign flipped": "descent subtracts the gradient"})
+    with pytest.raises(ValueError, match="unknown mistake kind"):
+        assert_matches(np.ones(3), np.ones(3), "step", hints={"upside down": "?"})

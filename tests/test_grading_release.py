@@ -67,9 +67,9 @@ def test_generate_assignment_is_byte_deterministic(toy_course, tmp_path):
 
 
 def test_release_carries_the_generated_header(toy_course):
-    """Does every released notebook start with the generated-file header?"""
+    """Does every released notebook start with the header that tells students how to work in it?"""
     nb = read_nb(os.path.join(toy_course, "release", TOY, NOTEBOOK + ".ipynb"))
-    assert nb.cells[0].source.startswith("> **Generated file.**")
+    assert nb.cells[0].source.startswith("> **How this notebook works.**")
 
 
 def test_staleness_check_passes_on_a_fresh_release(toy_course):
@@ -182,9 +182,9 @@ def test_release_check_catches_a_test_reading_values_of_student_code(planted):
 
 
 def test_release_check_catches_a_missing_header(planted):
-    """Does the release check fail when the generated-file header is gone?"""
+    """Does the release check fail when the students' header is gone?"""
     problems = plant(planted, lambda nb: nb.cells.pop(0))
-    assert any("expected the generated-file header" in p for p in problems), problems
+    assert any("expected the students' header" in p for p in problems), problems
 
 
 def test_validation_passes_source_and_fails_release(toy_course):

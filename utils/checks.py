@@ -111,12 +111,18 @@ _ADVICE = {
 
 
 def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=1e-5, atol=1e-7,
-                   known_mistakes=None):
+                   known_mistakes=None, hints=None):
     """Fail with a diagnosis unless ``mine`` matches ``gold`` in shape and values.
 
     The message names the mistake kind (see :data:`MISTAKE_KINDS`), the
     expected and actual shapes and a hint, but never the expected values.
+    ``hints`` maps a kind to the test's own hint for it, where the likely
+    mistake behind that kind is known: ``{"sign flipped": "gradient descent
+    subtracts the gradient"}``.
     """
+    for kind in hints or {}:
+        if kind not in MISTAKE_KINDS:
+            raise ValueError(f"unknown mistake kind {kind!r}; kinds are: {', '.join(MISTAKE_KINDS)}")
     mine = _as_float_array(name, mine)
     gold = np.asarray(gold, dtype=float)
     kind = diagnose(mine, gold, n_examples, visible_answer, rtol, atol, known_mistakes)
@@ -126,7 +132,7 @@ def assert_matches(mine, gold, name, n_examples=None, visible_answer=None, rtol=
         detail = f"expected shape {gold.shape}, got shape {mine.shape}"
     else:
         detail = f"shape {mine.shape} is right but the values are not"
-    raise AssertionError(f"{name}: {kind} ({detail}); hint: {_ADVICE[kind]}")
+    raise AssertionError(f"{name}: {kind} ({detail}); hint: {(hints or {}).get(kind, _ADVICE[kind])}")
 
 
 def assert_shape(mine, shape, name):
