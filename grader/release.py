@@ -41,9 +41,14 @@ def generate(root=ROOT, release_dir=None, db_url=None):
 
 
 def _files(folder):
-    """Return the relative paths of all files under `folder`."""
+    """Return the relative paths of all files under `folder`.
+
+    JupyterLab's checkpoint folders are skipped: opening a release notebook
+    writes one, and git ignores them.
+    """
     found = set()
-    for dirpath, _, filenames in os.walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != ".ipynb_checkpoints"]
         found.update(os.path.relpath(os.path.join(dirpath, f), folder) for f in filenames)
     return found
 

@@ -42,7 +42,7 @@ def test_small_sigmoid_mlp_learns_xor():
     """Does a 2-4-1 sigmoid network learn XOR to 100 % accuracy?"""
     X, y = data.xor()
     net = MLP([2, 4, 1], "sigmoid", "bce", seed=0)
-    history = net.fit(X, y, lr=2.0, epochs=2000)
+    history = net.fit(X, y, lr=2.0, num_epochs=2000)
     assert history["accuracy"][-1] == 1.0
     assert history["loss"][-1] < 0.05
     np.testing.assert_array_equal(net.predict(X), y)
@@ -54,7 +54,7 @@ def test_fit_history_and_determinism():
     runs = []
     for _ in range(2):
         net = MLP([2, 8, 8, 1], "tanh", "bce", seed=5)
-        runs.append(net.fit(X, y, lr=0.5, epochs=30, batch_size=16, seed=2))
+        runs.append(net.fit(X, y, lr=0.5, num_epochs=30, batch_size=16, seed=2))
     h = runs[0]
     assert len(h["loss"]) == len(h["accuracy"]) == len(h["grad_norms"]) == 30
     assert np.shape(h["grad_norms"]) == (30, 3)
@@ -67,7 +67,7 @@ def test_softmax_classifier_on_digits():
     X, y, _ = data.load_digits()
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=0)
     net = MLP([64, 32, 10], "relu", "cce", init="he", seed=0)
-    net.fit(X_train, y_train, lr=0.5, epochs=60, batch_size=64, seed=0)
+    net.fit(X_train, y_train, lr=0.5, num_epochs=60, batch_size=64, seed=0)
     assert net.accuracy(X_test, y_test) > 0.93
 
 
@@ -77,7 +77,7 @@ def test_nan_stops_training_with_a_hint():
     net = MLP([2, 8, 1], "relu", "mse", seed=0)
     with pytest.raises(FloatingPointError, match="learning rate may be too large"):
         with np.errstate(all="ignore"):
-            net.fit(X * 100, y, lr=10.0, epochs=200)
+            net.fit(X * 100, y, lr=10.0, num_epochs=200)
 
 
 def test_bad_input_is_named():
@@ -92,7 +92,7 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="2 layers need 2 activations, got 1"):
         MLP([2, 3, 1], ["relu"])
     with pytest.raises(ShapeError, match="X has 4 rows but y has 3"):
-        net.fit(np.zeros((4, 2)), np.zeros(3), epochs=1)
+        net.fit(np.zeros((4, 2)), np.zeros(3), num_epochs=1)
     with pytest.raises(ShapeError, match=r"W1 should have shape \(2, 3\) but has shape \(3, 2\)"):
         net.set_params(W1=np.zeros((3, 2)))
 

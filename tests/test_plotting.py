@@ -20,7 +20,7 @@ def test_decision_boundary_shades_both_classes():
     """Does the boundary plot shade both classes and draw the 0.5 contour of a trained net?"""
     X, y = data.make_blobs(60, seed=0)
     net = MLP([2, 4, 1], "tanh", seed=0)
-    net.fit(X, y, lr=0.5, epochs=100)
+    net.fit(X, y, lr=0.5, num_epochs=100)
     ax = plotting.plot_decision_boundary(net.predict_proba, X, y, resolution=50)
     assert len(ax.collections) >= 3  # filled regions, the 0.5 contour, the points
     xx, yy, pts = plotting.decision_grid(X, resolution=50)
@@ -31,7 +31,7 @@ def test_decision_boundary_shades_both_classes():
 def test_history_and_grad_norms():
     """Do the curves plot every epoch, and the gradient norms use a log scale?"""
     X, y = data.xor()
-    history = MLP([2, 3, 3, 1], seed=0).fit(X, y, lr=1.0, epochs=25)
+    history = MLP([2, 3, 3, 1], seed=0).fit(X, y, lr=1.0, num_epochs=25)
     loss_ax, acc_ax = plotting.plot_history(history)
     assert len(loss_ax.lines[0].get_ydata()) == 25 and len(acc_ax.lines[0].get_ydata()) == 25
     ax = plotting.plot_grad_norms(history["grad_norms"])

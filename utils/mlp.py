@@ -252,7 +252,7 @@ class MLP:
         return [float(np.sqrt(np.sum(layer.dW * layer.dW))) for layer in self.layers]
 
     # ---- training and prediction -------------------------------------------
-    def fit(self, X, y, lr=0.1, epochs=1000, batch_size=None, seed=0, callback=None):
+    def fit(self, X, y, lr=0.1, num_epochs=1000, batch_size=None, seed=0, callback=None):
         """Train by (mini-batch) gradient descent and return the history.
 
         X : (N, D); y : labels (N,) or targets (N, M). ``batch_size=None`` uses
@@ -276,7 +276,7 @@ class MLP:
         rng = np.random.default_rng(seed)
         history = {"loss": [], "accuracy": [], "grad_norms": []}
         classify = self.loss.name in ("bce", "cce")
-        for epoch in range(epochs):
+        for epoch in range(num_epochs):
             # loss and accuracy are those of the parameters before each update,
             # read off the forward pass that the step makes anyway
             if batch_size is None or batch_size >= N:

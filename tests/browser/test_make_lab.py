@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,8 @@ def test_make_lab_opens_the_first_notebook(browser, tmp_path):
     port, token = free_port(), uuid.uuid4().hex
     env = {**os.environ, "BROWSER": "true", "JUPYTER_PORT": str(port), "JUPYTER_TOKEN": token,
            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    checkpoints = REPO_ROOT / os.path.dirname(first) / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
     log = open(tmp_path / "make_lab.log", "w+")
     proc = subprocess.Popen(["make", "lab"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
@@ -65,3 +68,5 @@ def test_make_lab_opens_the_first_notebook(browser, tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+        if not had_checkpoints:  # opening the notebook wrote one; leave the tree as we found it
+            shutil.rmtree(checkpoints, ignore_errors=True)
