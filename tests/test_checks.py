@@ -79,3 +79,14 @@ def test_a_test_can_give_its_own_hint_for_a_kind():
         assert_matches(-np.ones(3), np.ones(3), "step", hints={"sign flipped": "descent subtracts the gradient"})
     with pytest.raises(ValueError, match="unknown mistake kind"):
         assert_matches(np.ones(3), np.ones(3), "step", hints={"upside down": "?"})
+
+
+def test_a_choice_is_checked_for_its_form_only():
+    """Does assert_choice accept any well-formed answer, right or wrong, and explain a malformed one?"""
+    checks.assert_choice("b", "abcd", "answer_q1")
+    checks.assert_choice("D, a", "abcd", "answer_q1")
+    assert checks.chosen("D, a") == {"a", "d"}
+    for bad, message in [("", "expected a string of letters"), (None, "expected a string"),
+                         ("ae", "'e' is not one of the options"), ("aa", "each letter once")]:
+        with pytest.raises(AssertionError, match=message):
+            checks.assert_choice(bad, "abcd", "answer_q1")

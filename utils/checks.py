@@ -147,6 +147,32 @@ def assert_shape(mine, shape, name):
         )
 
 
+def assert_choice(answer, options, name):
+    """Fail unless ``answer`` is a string of distinct letters from ``options``.
+
+    The format check of a multiple-choice question: its visible test calls it,
+    and only a hidden test knows which letters are right, so trying every
+    option against the visible test tells a student nothing. The letters may
+    come in any order and either case.
+    """
+    if not isinstance(answer, str) or not answer.strip():
+        raise AssertionError(
+            f"{name}: expected a string of letters from {options!r}, like {options[0]!r}, "
+            f"got {answer!r}"
+        )
+    letters = answer.replace(" ", "").replace(",", "").lower()
+    unknown = sorted(set(letters) - set(options))
+    if unknown:
+        raise AssertionError(f"{name}: {', '.join(map(repr, unknown))} is not one of the options {options!r}")
+    if len(set(letters)) != len(letters):
+        raise AssertionError(f"{name}: each letter once, got {answer!r}")
+
+
+def chosen(answer):
+    """Return the set of letters in a multiple-choice ``answer`` (order, case, spaces and commas ignored)."""
+    return set(answer.replace(" ", "").replace(",", "").lower())
+
+
 _IN_PLACE = []  # the objects tests declared with in_place, kept alive so their identity holds
 
 
