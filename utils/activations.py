@@ -57,9 +57,12 @@ def sigmoid(z):
     return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=float)))
 
 
-def sigmoid_derivative(z):
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`, at most 1/4 (at z = 0)."""
-    s = sigmoid(z)
+def sigmoid_derivative(z, s=None):
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`, at most 1/4 (at z = 0).
+
+    ``s`` is :math:`\sigma(z)` when the caller already has it (a layer's output).
+    """
+    s = sigmoid(z) if s is None else s
     return s * (1.0 - s)
 
 
@@ -68,9 +71,12 @@ def tanh(z):
     return np.tanh(z)
 
 
-def tanh_derivative(z):
-    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`, at most 1 (at z = 0)."""
-    t = np.tanh(z)
+def tanh_derivative(z, t=None):
+    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`, at most 1 (at z = 0).
+
+    ``t`` is :math:`\tanh(z)` when the caller already has it (a layer's output).
+    """
+    t = np.tanh(z) if t is None else t
     return 1.0 - t * t
 
 
@@ -131,15 +137,14 @@ class Activation:
     """An activation as used inside a layer: ``forward(Z)`` and ``backward(dA, Z, A)``.
 
     ``backward`` returns ``dZ`` with the shape of ``Z``. For element-wise
-    activations that is ``dA * f'(Z)``: the diagonal Jacobian becomes an
-    element-wise product.
+    activations that is ``dA * f'(Z)``, with ``f'`` the module's own
+    derivative function: the diagonal Jacobian becomes an element-wise product.
     """
 
-    def __init__(self, name, forward, backward, derivative):
+    def __init__(self, name, forward, backward):
         self.name = name
         self.forward = forward
         self.backward = backward
-        self.derivative = derivative
 
     def __repr__(self):
         return f"Activation({self.name!r})"
@@ -150,29 +155,22 @@ def _softmax_backward(dA, Z, A):
     return A * (dA - (dA * A).sum(axis=1, keepdims=True))
 
 
-def _softmax_derivative(z):
-    raise TypeError(
-        "softmax has no element-wise derivative: it mixes a row's entries. "
-        "Use softmax_jacobian(z) for one row, or Activation.backward for a batch."
-    )
+def _elementwise(derivative):
+    """The layer backward ``dA * f'(Z)`` of an element-wise activation with derivative ``f'``."""
+    return lambda dA, Z, A: dA * derivative(Z)
 
 
 ACTIVATIONS = {
     a.name: a
     for a in [
-        Activation("identity", identity, lambda dA, Z, A: dA, identity_derivative),
-        Activation("step", step, lambda dA, Z, A: dA * 0.0, step_derivative),
-        Activation("sign", sign, lambda dA, Z, A: dA * 0.0, sign_derivative),
-        Activation("sigmoid", sigmoid, lambda dA, Z, A: dA * A * (1.0 - A), sigmoid_derivative),
-        Activation("tanh", tanh, lambda dA, Z, A: dA * (1.0 - A * A), tanh_derivative),
-        Activation("relu", relu, lambda dA, Z, A: dA * (Z >= 0), relu_derivative),
-        Activation(
-            "leaky_relu",
-            leaky_relu,
-            lambda dA, Z, A: dA * leaky_relu_derivative(Z),
-            leaky_relu_derivative,
-        ),
-        Activation("softmax", softmax, _softmax_backward, _softmax_derivative),
+        Activation("identity", identity, lambda dA, Z, A: dA),
+        Activation("step", step, _elementwise(step_derivative)),
+        Activation("sign", sign, _elementwise(sign_derivative)),
+        Activation("sigmoid", sigmoid, lambda dA, Z, A: dA * sigmoid_derivative(Z, A)),
+        Activation("tanh", tanh, lambda dA, Z, A: dA * tanh_derivative(Z, A)),
+        Activation("relu", relu, _elementwise(relu_derivative)),
+        Activation("leaky_relu", leaky_relu, _elementwise(leaky_relu_derivative)),
+        Activation("softmax", softmax, _softmax_backward),
     ]
 }
 

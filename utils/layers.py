@@ -36,15 +36,16 @@ def dense_forward(X, W, b):
     return X @ W + b, (X, W)
 
 
-def dense_backward(dZ, cache):
+def dense_backward(dZ, cache, input_grad=True):
     """Gradients of the affine map.
 
     dZ : (N, M) upstream gradient; cache from :func:`dense_forward`.
-    Returns ``(dX, dW, db)`` with shapes (N, D), (D, M), (M,).
+    Returns ``(dX, dW, db)`` with shapes (N, D), (D, M), (M,). With
+    ``input_grad=False`` (a first layer, whose input is the data) dX is None.
     """
     X, W = cache
     check_shape("dZ", dZ, (X.shape[0], W.shape[1]))
-    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+    return (dZ @ W.T if input_grad else None), X.T @ dZ, dZ.sum(axis=0)
 
 
 def init_weights(D, M, scheme="xavier", rng=None, std=None):
@@ -98,7 +99,7 @@ class Dense:
     def forward(self, X):
         """X (N, D) -> A (N, M)."""
         self.X = X
-        self.Z = X @ self.W + self.b
+        self.Z, _ = dense_forward(X, self.W, self.b)
         self.A = self.activation.forward(self.Z)
         return self.A
 
@@ -116,9 +117,9 @@ class Dense:
         """
         if self.X is None:
             raise RuntimeError("backward called before forward: there is no cache yet")
-        np.matmul(self.X.T, dZ, out=self.dW)
-        np.add.reduce(dZ, axis=0, out=self.db)
-        return dZ @ self.W.T if input_grad else None
+        dX, dW, db = dense_backward(dZ, (self.X, self.W), input_grad)
+        self.dW[...], self.db[...] = dW, db   # in place: the MLP's gradient vector holds them
+        return dX
 
     def __repr__(self):
         D, M = self.shape

@@ -62,7 +62,19 @@ def binary_cross_entropy_with_logits(z, y):
 def binary_cross_entropy_with_logits_grad(z, y):
     r""":math:`\partial L/\partial z = (\sigma(z) - y)/N`, shape of ``z``."""
     z, y = check_same_shape("z", z, "y", y)
-    return (sigmoid(z) - y) / _n(y)
+    return cross_entropy_grad_from_link(sigmoid(z), y)
+
+
+def cross_entropy_grad_from_link(A, Y):
+    r"""Gradient of a cross-entropy with respect to the scores, from its link's outputs.
+
+    .. math:: \frac{\partial L}{\partial Z} = \frac{1}{N}(A - Y)
+
+    A : (N, M) outputs of the link (sigmoid for ``bce``, softmax for ``cce``);
+    Y : (N, M) targets. Returns dZ (N, M). The link's derivative cancels the
+    loss's denominators, and the mean over the N examples puts the 1/N here.
+    """
+    return (A - Y) / _n(Y)
 
 
 def categorical_cross_entropy(P, Y):
@@ -100,7 +112,7 @@ def softmax_cross_entropy_with_logits(Z, Y):
 def softmax_cross_entropy_with_logits_grad(Z, Y):
     r""":math:`\partial L/\partial Z = (\mathrm{softmax}(Z) - Y)/N`, shape (N, C)."""
     Z, Y = check_same_shape("Z", Z, "Y", Y)
-    return (softmax(Z) - Y) / _n(Y)
+    return cross_entropy_grad_from_link(softmax(Z), Y)
 
 
 def mean_squared_error(y_hat, y):
@@ -134,8 +146,8 @@ class Loss:
     """A loss as the MLP uses it: ``value(A, Y)`` and ``grad(A, Y)`` (= dA).
 
     ``link`` names the output activation whose scores give the simple
-    gradient ``dZ = (A - Y) / N``; with that activation, ``value_from_logits``
-    computes the loss stably from the scores.
+    gradient ``dZ = (A - Y) / N`` (``grad_from_link``); with that activation,
+    ``value_from_logits`` computes the loss stably from the scores.
     """
 
     def __init__(self, name, value, grad, link=None, value_from_logits=None):
@@ -144,6 +156,7 @@ class Loss:
         self.grad = grad
         self.link = link
         self.value_from_logits = value_from_logits
+        self.grad_from_link = cross_entropy_grad_from_link if link else None
 
     def __repr__(self):
         return f"Loss({self.name!r})"

@@ -222,10 +222,8 @@ class MLP:
 
     def _backprop(self, Y):
         out, last = self.layers[-1], len(self.layers) - 1
-        if self._fused:  # sigmoid + bce or softmax + cce: dZ = (A - Y) / N
-            dZ = out.A - Y
-            dZ *= 1.0 / Y.shape[0]
-            dX = out.backward_from_dZ(dZ, input_grad=last > 0)
+        if self._fused:  # sigmoid + bce or softmax + cce: the loss hands over dZ
+            dX = out.backward_from_dZ(self.loss.grad_from_link(out.A, Y), input_grad=last > 0)
         else:
             dX = out.backward(self.loss.grad(out.A, Y), input_grad=last > 0)
         for i in range(last - 1, -1, -1):

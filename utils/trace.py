@@ -240,7 +240,7 @@ def trace(net, X, Y):
         D, M = layer.shape
         act = layer.activation.name
         if l == L and fused:
-            dZ = (layer.A - Y) / Y.shape[0]  # the loss hands over dZ directly, as the MLP does
+            dZ = net.loss.grad_from_link(layer.A, Y)  # the loss hands over dZ directly, as the MLP does
         else:
             dZ = layer.activation.backward(dA, layer.Z, layer.A)
         for j in range(M):
