@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 
 import nbformat
-from nbgrader.coursedir import CourseDirectory
 from nbformat import NotebookNode
+from nbgrader.coursedir import CourseDirectory
 
 KINDS = ("test", "answer", "locked", "task", "other")
 

@@ -16,11 +16,11 @@ import os
 import sys
 
 import nbformat
-from nbgrader import utils
+from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, ClearSolutions, LockCells
 
-from grader.course import ROOT, load_config, notebooks
 from grader import wire
+from grader.course import ROOT, load_config, notebooks
 from grader.verdicts import instructor_kind, untrusted_reads
 
 MARKERS = (
@@ -171,7 +171,7 @@ def check_notebook(release_nb, source_nb, header_nb, config, name):
                     f"source has {want.metadata.nbgrader.get(key)!r}"
                 )
         checksum = have.metadata.nbgrader.get("checksum")
-        if checksum and checksum != utils.compute_checksum(have):
+        if checksum and checksum != nbgrader_utils.compute_checksum(have):
             problems.append(
                 f"{name}: graded cell '{grade_id}' was edited after generation (checksum mismatch)"
             )

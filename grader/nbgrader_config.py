@@ -22,15 +22,10 @@ ROOT = os.path.dirname(GRADER)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)  # so that the grader.* preprocessors and plugins import
 
-from grader import integrity, sandbox, scratch, submissions  # noqa: E402
-from grader.plugins import PerDayLatePenalty  # noqa: E402
-from grader.preprocessors import (  # noqa: E402
-    HideHiddenTests,
-    RestoreMissingCells,
-    ResilientExecute,
-    ZeroRestoredCells,
+from nbconvert.preprocessors import (  # noqa: E402
+    ClearMetadataPreprocessor,
+    CSSHTMLHeaderPreprocessor,
 )
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -42,7 +37,15 @@ from nbgrader.preprocessors import (  # noqa: E402
     OverwriteKernelspec,
     SaveAutoGrades,
 )
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+
+from grader import integrity, sandbox, scratch, submissions  # noqa: E402
+from grader.plugins import PerDayLatePenalty  # noqa: E402
+from grader.preprocessors import (  # noqa: E402
+    HideHiddenTests,
+    ResilientExecute,
+    RestoreMissingCells,
+    ZeroRestoredCells,
+)
 
 PER_CELL_TIMEOUT = 120  # training cells take up to ~20 s on a laptop; 6x headroom
 LATE_PERCENT_PER_DAY = 10  # of the notebook's score, per started day late
@@ -101,7 +104,7 @@ if "autograde" in sys.argv[1:3]:
         try:
             sandbox.preflight()
         except sandbox.SandboxUnavailable as error:
-            raise SystemExit(f"nbgrader autograde: refusing to grade unconfined. {error}")
+            raise SystemExit(f"nbgrader autograde: refusing to grade unconfined. {error}") from None
 
 # Autograde: restore deleted graded cells (they then score zero), survive
 # hanging and crashing kernels, and apply the late policy.

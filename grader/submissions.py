@@ -142,7 +142,7 @@ def _copy(fd, target):
 
 def change_time(scan_result):
     """Return the scan's latest change as an aware UTC datetime (the server's clock, not the student's)."""
-    return datetime.datetime.fromtimestamp(scan_result.latest_change, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(scan_result.latest_change, datetime.UTC)
 
 
 def quarantine(folder, refused, where):

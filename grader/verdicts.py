@@ -108,7 +108,7 @@ class Plan:
     def __init__(self, cells):
         self.tests = {g: s for g, k, s in cells if k == "test"}
         self.import_lines, self.import_names = [], set()
-        for grade_id, kind, source in cells:
+        for _, kind, source in cells:
             if kind == "locked":
                 lines, names = _imports(source)
                 self.import_lines += lines
@@ -142,7 +142,7 @@ class Plan:
         # a needed cell whose names are bound by no other instructor cell may run at once,
         # with the notebook's start, in parallel with the kernel
         count = {}
-        for grade_id, kind, source in cells:
+        for _, _, source in cells:
             for name in (wire.cell_names(source) or (set(), set()))[0]:
                 count[name] = count.get(name, 0) + 1
         self.early = {g for g in self.needed if all(count[n] == 1 for n in set(self.pure[g][1]) & needed)}

@@ -20,9 +20,10 @@ TOY_SOURCE = os.path.join(REPO, "tests", "grading", "toy_course", "source")
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "tests", "grading"))
 
-from grader.course import assignments, course_directory, nbgrader_env, notebooks, run_nbgrader  # noqa: E402
 from nbgrader.api import Gradebook  # noqa: E402
 from wrong_answers import WRONG_ANSWERS  # noqa: E402
+
+from grader.course import assignments, course_directory, nbgrader_env, notebooks, run_nbgrader  # noqa: E402
 
 GENERATED = (
     "submitted",

@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 from conftest_grading import TOY_SOURCE, gradebook_grades, make_scratch_course, nbgrader_ok
+from nbgrader.api import Gradebook
 
 from grader.course import course_directory, nbgrader_env
-from nbgrader.api import Gradebook
 
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
 

@@ -160,3 +160,14 @@ def test_from_state_refuses_a_bad_state(break_it, message):
     break_it(state)
     with pytest.raises((ValueError, ShapeError), match=message):
         MLP.from_state(state)
+
+
+def test_predict_gives_labels_or_says_why_not():
+    """Does predict give int labels for every classifier, and refuse a regression network by name?"""
+    X, y = data.xor()
+    assert MLP([2, 3, 1], "tanh", "bce", seed=0).predict(X).dtype.kind == "i"
+    assert MLP([2, 3, 1], "tanh", "bce", seed=0).predict(X).shape == (4,)
+    assert MLP([2, 3, 2], "tanh", "bce", output="sigmoid", seed=0).predict(X).shape == (4, 2)
+    assert MLP([2, 3, 3], "tanh", "cce", seed=0).predict(X).shape == (4,)
+    with pytest.raises(ValueError, match="loss 'mse': use forward"):
+        MLP([2, 3, 1], "tanh", "mse", seed=0).predict(X)

@@ -28,10 +28,17 @@ import uuid
 
 import nbformat
 import pytest
-from conftest_grading import TOY_SOURCE, grade_id, make_scratch_course, processes_with, read_nb, write_nb
+from conftest_grading import (
+    TOY_SOURCE,
+    grade_id,
+    make_scratch_course,
+    processes_with,
+    read_nb,
+    write_nb,
+)
+from nbgrader.api import Gradebook
 
 from grader.course import course_directory, nbgrader_env
-from nbgrader.api import Gradebook
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from redteam.attacks import (  # noqa: E402

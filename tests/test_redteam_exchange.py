@@ -20,10 +20,17 @@ import sys
 import uuid
 
 import pytest
-from conftest_grading import TOY_SOURCE, gradebook_grades, make_scratch_course, nbgrader_ok, read_nb, write_nb
+from conftest_grading import (
+    TOY_SOURCE,
+    gradebook_grades,
+    make_scratch_course,
+    nbgrader_ok,
+    read_nb,
+    write_nb,
+)
+from nbgrader.api import Gradebook, MissingEntry
 
 from grader.course import course_directory, nbgrader_env
-from nbgrader.api import Gradebook, MissingEntry
 
 pytestmark = [pytest.mark.grading,
               pytest.mark.skipif(os.geteuid() != 0, reason="plays three Unix users: needs root, as CI has")]
@@ -106,7 +113,7 @@ def exchange(tmp_path_factory):
     # bin again: a later "submission" under daemon's name (the release, unanswered)
     own(plant("bin", f"daemon+{ASSIGNMENT}+2099-01-01 00:00:00.000000 UTC+zzzz"), "bin")
     # sys: the reference solution, claiming a time before the due date
-    before_sys = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=2)
+    before_sys = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=2)
     forged = plant("sys", f"sys+{ASSIGNMENT}+{FORGED}+bbbb", FORGED)
     shutil.copy(os.path.join(root, "source", ASSIGNMENT, NOTEBOOK + ".ipynb"), forged)
     own(forged, "sys")
@@ -177,7 +184,7 @@ def test_times_come_from_the_server(exchange):
     coursedir = course_directory(exchange["root"])
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         submission = gb.find_submission(ASSIGNMENT, "sys")
-        stamp = submission.timestamp.replace(tzinfo=datetime.timezone.utc)
+        stamp = submission.timestamp.replace(tzinfo=datetime.UTC)
         assert stamp >= exchange["before_sys"], stamp
         assert submission.total_seconds_late > 365 * 86400
 

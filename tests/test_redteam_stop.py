@@ -26,9 +26,9 @@ from conftest_grading import (
     read_nb,
     write_nb,
 )
+from nbgrader.api import MissingEntry
 
 from grader.course import nbgrader_env
-from nbgrader.api import MissingEntry
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
@@ -96,7 +96,7 @@ def _start_and_stop(command, root, env, tag):
         output, _ = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        raise AssertionError("SIGTERM did not stop the run within 60 s")
+        raise AssertionError("SIGTERM did not stop the run within 60 s") from None
     time.sleep(1)
     return proc.returncode, output
 

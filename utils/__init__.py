@@ -48,8 +48,18 @@ on first use (``utils.plotting`` or ``from utils import plotting``) to keep
 """
 import importlib
 
-from utils import (activations, checks, data, gradcheck, layers, losses, mlp, perceptron, shapes,
-                   trace)
+from utils import (
+    activations,
+    checks,
+    data,
+    gradcheck,
+    layers,
+    losses,
+    mlp,
+    perceptron,
+    shapes,
+    trace,
+)
 from utils.mlp import MLP
 from utils.perceptron import Perceptron
 

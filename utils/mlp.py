@@ -25,7 +25,6 @@ from utils.layers import Dense
 from utils.losses import get_loss
 from utils.shapes import ShapeError, check_shape
 
-
 _STATE_KEYS_MESSAGE = ("a network state needs sizes, activations, loss, params, grads and caches; "
                        "got {got}")
 
@@ -235,8 +234,7 @@ class MLP:
 
     def train_step(self, X, Y, lr):
         """Forward, loss, backward and update on X (N, D) and Y (N, M); returns the loss before the update."""
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            check_shape("X", X, (None, self.sizes[0]))
+        check_shape("X", X, (None, self.sizes[0]))
         if Y.shape != (X.shape[0], self.sizes[-1]):
             raise ShapeError(f"Y should have shape {(X.shape[0], self.sizes[-1])} but has shape {Y.shape}")
         self._forward(X)
@@ -312,13 +310,20 @@ class MLP:
         return self.forward(X)
 
     def predict(self, X):
-        """Predictions (N,): class labels for bce (threshold 0.5) and cce (argmax); raw outputs otherwise."""
+        """Class labels for inputs X (N, D): an int array (N,), or (N, M) for several sigmoid outputs.
+
+        ``bce`` thresholds each probability at 0.5; ``cce`` takes the most
+        probable class. A network with a squared-error loss is not a
+        classifier: read its outputs with ``predict_proba`` or ``forward``.
+        """
+        if self.loss.name not in ("bce", "cce"):
+            raise ValueError(f"predict gives class labels, for a network with loss 'bce' or 'cce'; "
+                             f"this one has loss {self.loss.name!r}: use forward(X) for its outputs")
         A = self.forward(X)
-        if self.loss.name == "bce" and A.shape[1] == 1:
-            return (A[:, 0] >= 0.5).astype(int)
         if self.loss.name == "cce":
             return A.argmax(axis=1)
-        return A
+        labels = (A >= 0.5).astype(int)
+        return labels[:, 0] if labels.shape[1] == 1 else labels
 
     def accuracy(self, X, y):
         """Fraction of examples whose predicted label equals the label in y (labels or one-hot)."""

@@ -250,7 +250,7 @@ def trace(net, X, Y):
                 nums = f"{num(layer.A[0, j])}×({num(dA[0, j])} − {num(np.dot(dA[0], layer.A[0]))})"
                 nodes = tuple(("node", l, k) for k in range(M))
             else:
-                sym_d, num_d = _DERIV_TEXT.get(act, (lambda a: f"{act}'(z)", lambda z, a: "…"))
+                sym_d, num_d = _DERIV_TEXT.get(act, (lambda a, act=act: f"{act}'(z)", lambda z, a: "…"))
                 formula = f"{da}·{sym_d(a)}"
                 nums = f"{_factor(dA[0, j])}×{num_d(layer.Z[0, j], layer.A[0, j])}"
                 nodes = (("node", l, j),)

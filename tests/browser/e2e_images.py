@@ -22,7 +22,7 @@ class Picture:
     pixels: np.ndarray  # H x W x 3, uint8
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Picture":
+    def from_bytes(cls, data: bytes) -> Picture:
         with Image.open(io.BytesIO(data)) as im:
             im.load()
             if im.mode in ("RGBA", "LA", "P"):
@@ -67,11 +67,11 @@ class Picture:
             )
         return None
 
-    def changed_pixels(self, other: "Picture") -> int:
+    def changed_pixels(self, other: Picture) -> int:
         if self.pixels.shape != other.pixels.shape:
             return max(self.pixels.size, other.pixels.size) // 3
         diff = np.abs(self.pixels.astype(np.int16) - other.pixels.astype(np.int16)).max(axis=2)
         return int((diff > 8).sum())
 
-    def differs_from(self, other: "Picture") -> bool:
+    def differs_from(self, other: Picture) -> bool:
         return self.changed_pixels(other) >= MIN_CHANGED_PIXELS

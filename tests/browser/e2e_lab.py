@@ -15,9 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page
-
 from e2e_images import Picture
+from playwright.sync_api import Locator, Page
 
 # --------------------------------------------------------------------------
 # JavaScript snippets (read-only). `findPanel(path)` is prepended to each.

@@ -4,7 +4,6 @@ blank picture (tests/browser/demo/broken_widget.ipynb)."""
 from __future__ import annotations
 
 import pytest
-
 from e2e_flow import _blank_problems, open_and_run
 from e2e_lab import NotebookSession
 from widget_table import NotebookSpec

@@ -19,7 +19,6 @@ import time
 import uuid
 
 import pytest
-
 from e2e_server import REPO_ROOT
 
 pytestmark = pytest.mark.browser

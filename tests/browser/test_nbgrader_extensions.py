@@ -9,7 +9,6 @@ import re
 import time
 
 import pytest
-
 from e2e_lab import NotebookSession, menu, save_screenshot
 from widget_table import COURSE_NOTEBOOKS, DEMO
 

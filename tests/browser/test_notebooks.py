@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from e2e_flow import exercise
 from e2e_lab import NotebookSession
 from e2e_server import course_dir
