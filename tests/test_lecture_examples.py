@@ -1,4 +1,4 @@
-"""The lectures' worked examples, recomputed through utils (../shared/seeds/)."""
+"""The worked examples the notebooks teach, recomputed through utils: the numbers they quote."""
 import numpy as np
 import pytest
 
