@@ -136,6 +136,8 @@ def run_forked(args, root, timeout):
                     if isinstance(done.code, str):  # what the interpreter would print on exit
                         print(done.code, file=sys.stderr)
                     code = done.code if isinstance(done.code, int) else int(done.code is not None)
+                # os._exit skips atexit: the integrity step is explicit, once per student
+                integrity.finish()
             except BaseException:  # noqa: BLE001 -- reported in the log, like a crashed command
                 traceback.print_exc()
             finally:
@@ -305,6 +307,11 @@ def main(argv=None):
             sandbox.preflight()
         except sandbox.SandboxUnavailable as error:
             parser.exit(2, f"refusing to grade unconfined: {error}\n")
+        try:  # before any student: the confined kernel must import the grader's own utils
+            print(f"course package: {sandbox.check_course_package(config)}, the same in the sandbox",
+                  flush=True)
+        except sandbox.SandboxUnavailable as error:
+            parser.exit(2, f"{ENVIRONMENT_BROKEN}: {error}; no grade was recorded\n")
     coursedir = course_directory(args.root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:

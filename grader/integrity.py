@@ -26,7 +26,15 @@ import sys
 import time
 import warnings
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import (
+    Assignment,
+    Grade,
+    Gradebook,
+    GradeCell,
+    Notebook,
+    SubmittedAssignment,
+    SubmittedNotebook,
+)
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 JOURNAL = "gradebook_journal.json"
@@ -79,6 +87,24 @@ def key(student, assignment, notebook, grade):
     return f"{student}/{assignment}/{notebook}/{grade}"
 
 
+def auto_scores(gb):
+    """Return every auto score in the gradebook as {key(student, assignment, notebook, grade): score}.
+
+    One query, so that checking a whole class's journal after every student
+    stays cheap.
+    """
+    rows = (gb.db.query(SubmittedAssignment.student_id, Assignment.name, Notebook.name, GradeCell.name,
+                        Grade.auto_score)
+            .select_from(Grade)
+            .join(GradeCell, Grade.cell_id == GradeCell.id)
+            .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+            .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id))
+    return {key(student, assignment, notebook, grade): score
+            for student, assignment, notebook, grade, score in rows}
+
+
 def verify(db_url, course_id="", journal=None):
     """Compare journaled auto scores with the gradebook; return (checked, [problems])."""
     journal = load_journal(db_url) if journal is None else journal
@@ -87,14 +113,11 @@ def verify(db_url, course_id="", journal=None):
         return 0, problems
     with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name, want in sorted(journal.items()):
-            student, assignment, notebook, grade = name.split("/", 3)
-            try:
-                got = gb.find_grade(grade, notebook, assignment, student).auto_score
-            except MissingEntry:
-                got = "missing"
-            if got != want:
-                problems.append(f"grade {name} is {got}, the grader wrote {want}")
+        have = auto_scores(gb)
+    for name, want in sorted(journal.items()):
+        got = have.get(name, "missing")
+        if got != want:
+            problems.append(f"grade {name} is {got}, the grader wrote {want}")
     return len(journal), problems
 
 
@@ -134,13 +157,23 @@ class GradebookJournal(NbGraderPreprocessor):
         return nb, resources
 
 
-def _at_exit():
-    if not (_state["journal"] or _state["events"]):
-        return
+def finish():
+    """The integrity step that ends every grading process; writes and returns its report.
+
+    Compares every score ever journaled (this run's and earlier runs') with the
+    gradebook, and adds what the hooks saw change between submissions. Runs at
+    exit for plain `nbgrader autograde`; grader.autograde_class's children,
+    which end with os._exit (no atexit), call it themselves after each student.
+    The verdict goes to stderr and to grader/logs/gradebook_integrity.json.
+    """
+    if not (_state["journal"] or _state["events"]) or _state["db_url"] is None:
+        return None
+    if _state["journal"]:
+        record(_state["db_url"], _state["journal"])
     problems = list(_state["events"])
     if _state["last_hash"] is not None and _hash(_state["db"]) != _state["last_hash"]:
         problems.append("the gradebook file changed after the last submission was graded")
-    checked, later = verify(_state["db_url"], journal=_state["journal"])
+    checked, later = verify(_state["db_url"])
     problems += later
     report = {"time": time.time(), "ok": not problems, "checked_grades": checked,
               "problems": problems}
@@ -153,8 +186,10 @@ def _at_exit():
         sys.stderr.write("GRADEBOOK INTEGRITY PROBLEMS (changed outside the grader):\n  "
                          + "\n  ".join(problems) + "\n")
     else:
-        sys.stderr.write(f"gradebook integrity: OK ({checked} grades written by this run "
+        sys.stderr.write(f"gradebook integrity: OK ({checked} grades the grader wrote "
                          "checked; nothing else changed the gradebook)\n")
+    _state["journal"], _state["events"] = {}, []
+    return report
 
 
 def install(c, db_url):
@@ -164,4 +199,4 @@ def install(c, db_url):
     c.Autograde.post_convert_hook = post_convert_hook
     if not _state["installed"]:
         _state["installed"] = True
-        atexit.register(_at_exit)
+        atexit.register(finish)

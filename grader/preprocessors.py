@@ -18,16 +18,22 @@
 
 import copy
 import json
+import os
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Bool, Integer, Unicode
 
 from grader import canon
-from grader.sandbox import SandboxUnavailable, human_bytes
+from grader.sandbox import (
+    SandboxKernelManager,
+    SandboxUnavailable,
+    check_course_package,
+    human_bytes,
+)
 from grader.verdicts import HIDDEN_MARK, VerdictError, Verdicts, instructor_kind, verdict_outputs
 
 METADATA_KEY = "grader"  # cell and notebook metadata written by these preprocessors
@@ -48,6 +54,13 @@ class GradingEnvironmentError(SystemExit):
 def _error(ename, evalue):
     """Return an error output that nbgrader scores as a failure."""
     return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def course_package_path():
+    """Return the folder of the course package `utils` that this process imports."""
+    import utils
+
+    return os.path.dirname(os.path.realpath(utils.__file__))
 
 
 def cell_name(cell, index):
@@ -91,8 +104,14 @@ class ResilientExecute(Execute):
         self._output_bytes = 0
         self._truncated = set()
         self._verdicts = None
+        self._student_ran = False  # has any code the student wrote run in the kernel yet?
         self._memory_limit = None  # the kernel manager's, read while it exists
         self._canon = self._load_canon(resources) if self.trusted_verdicts else None
+        if self._canon is not None and self.kernel_manager_class is SandboxKernelManager:
+            try:  # once per run, before any student: the sandbox imports the grader's own utils
+                check_course_package(self.config)
+            except SandboxUnavailable as error:
+                raise GradingEnvironmentError(str(error)) from None
         nb.metadata.pop(METADATA_KEY, None)
         try:
             nb, resources = super().preprocess(nb, resources, km)
@@ -111,6 +130,43 @@ class ResilientExecute(Execute):
         if meta:
             nb.metadata[METADATA_KEY] = meta
         return nb, resources
+
+    def _check_instructor_cell(self, cell, index):
+        """Stop the run when an instructor's cell fails before any student code has run.
+
+        Such a failure (the course's imports cell cannot import utils, a data
+        file is missing) is the grading environment's, not the student's: it
+        would hit every student alike, so no grade is recorded and the run
+        stops, naming the cause. Once student code has run, an instructor
+        cell that fails may be the student's doing, and is graded as usual.
+        """
+        if cell.cell_type != "code" or not cell.source.strip():
+            return
+        if instructor_kind(cell) != "locked":
+            self._student_ran = True
+            return
+        if self._student_ran:
+            return
+        error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
+        if error is None:
+            return
+        raise GradingEnvironmentError(
+            f"the course's `{cell_name(cell, index)}` cell failed in the sandbox before any "
+            f"student code ran: {error.get('ename')}: {error.get('evalue')} "
+            f"({self._where_utils_is()})")
+
+    def _where_utils_is(self):
+        """Say where the kernel and the grader find the course package, for the error message."""
+        probe = new_code_cell(
+            "import importlib.util as _u\n"
+            "_s = _u.find_spec('utils')\n"
+            "print(list(_s.submodule_search_locations) if _s else 'no utils on its sys.path')")
+        try:
+            super().preprocess_cell(probe, {}, -1)
+            seen = "".join(o.get("text", "") for o in probe.outputs).strip() or "nothing"
+        except Exception as error:  # noqa: BLE001 -- only words for a message
+            seen = f"unknown ({type(error).__name__})"
+        return f"the kernel sees utils at {seen}, the grader imported {course_package_path()}"
 
     def _load_canon(self, resources):
         info = (resources or {}).get("nbgrader", {})
@@ -183,7 +239,9 @@ class ResilientExecute(Execute):
                 verdict, stderr = self._verdicts.judge(cell, index)
                 cell.outputs = verdict_outputs(verdict, stderr, hidden=HIDDEN_MARK in cell.source)
                 return cell, resources
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            self._check_instructor_cell(cell, index)
+            return cell, resources
         except DeadKernelError:
             why = getattr(self.km, "death_reason", lambda name: None)(cell_name(cell, index))
             reason = why or f"the kernel died while running cell '{cell_name(cell, index)}'"

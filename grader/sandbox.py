@@ -115,6 +115,97 @@ def preflight(bwrap="bwrap"):
         raise SandboxUnavailable(problem)
 
 
+def package_fingerprint(folder):
+    """Return a sha256 over the .py files under `folder`: their relative paths and bytes.
+
+    Its source is also run in a confined kernel (:func:`check_course_package`),
+    so it needs only the standard library.
+    """
+    import hashlib
+    import os
+
+    digest = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(folder)):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(f for f in filenames if f.endswith(".py")):
+            path = os.path.join(dirpath, name)
+            digest.update(os.path.relpath(path, folder).encode() + b"\0")
+            with open(path, "rb") as fh:
+                digest.update(fh.read() + b"\0")
+    return digest.hexdigest()
+
+
+_COURSE_PACKAGE = []  # the package a confined kernel was found to import, once per process
+
+
+def check_course_package(config=None, timeout=60):
+    """Check, before any student, that a confined kernel imports the grader's own `utils`.
+
+    Runs once per process (a class runner's forked children inherit the answer).
+
+    Starts one confined kernel with the course configuration, imports
+    `utils` in it and compares where it came from and a fingerprint of its
+    files with the package this process imports. Raises SandboxUnavailable,
+    naming both places, when the kernel cannot import it or imports other
+    files: every student would then be graded against the wrong code.
+    """
+    import asyncio
+    import inspect
+
+    import utils
+
+    if _COURSE_PACKAGE:
+        return _COURSE_PACKAGE[0]
+    here = os.path.dirname(os.path.realpath(utils.__file__))
+    probe = (inspect.getsource(package_fingerprint) + "\nimport json, os\n"
+             "try:\n    import utils\nexcept Exception as e:\n"
+             "    print(json.dumps({'error': f'{type(e).__name__}: {e}'}))\nelse:\n"
+             "    _f = os.path.dirname(os.path.realpath(utils.__file__))\n"
+             "    print(json.dumps({'path': _f, 'fingerprint': package_fingerprint(_f)}))\n")
+
+    binds = []
+
+    async def ask():
+        km = SandboxKernelManager(config=config) if config is not None else SandboxKernelManager()
+        binds.extend(km.readonly_paths)
+        empty = scratch.make("nbg-sbx-check-")  # the kernel's folder: nothing to stage
+        try:
+            await km.start_kernel(cwd=empty)
+        finally:
+            scratch.remove(empty)
+        kc = km.client()
+        kc.start_channels()
+        out = []
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            await kc.execute_interactive(
+                probe, timeout=timeout, store_history=False,
+                output_hook=lambda msg: out.append(msg["content"].get("text", ""))
+                if msg["msg_type"] == "stream" else None)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return "".join(out)
+
+    try:
+        seen = json.loads(asyncio.run(ask()).strip().splitlines()[-1])
+    except SandboxUnavailable:
+        raise
+    except Exception as error:  # noqa: BLE001 -- any failure here is the environment's
+        raise SandboxUnavailable(f"a confined kernel could not report its `utils`: "
+                                 f"{type(error).__name__}: {error}") from None
+    if "error" in seen:
+        raise SandboxUnavailable(f"the confined kernel cannot import the course package: {seen['error']} "
+                                 f"(the grader imported {here}; the sandbox binds {binds or 'nothing'} "
+                                 "read-only besides Python: c.SandboxKernelManager.readonly_paths)")
+    if seen["path"] != here or seen["fingerprint"] != package_fingerprint(here):
+        raise SandboxUnavailable(f"the confined kernel imports other course files than the grader: "
+                                 f"the kernel sees utils at {seen['path']}, the grader imported {here}"
+                                 + ("" if seen["path"] != here else " (same folder, other contents)"))
+    _COURSE_PACKAGE.append(here)
+    return here
+
+
 @functools.cache
 def font_cache():
     """Return the path of matplotlib's font cache on the host, or None.

@@ -10,6 +10,7 @@ the student's behind.
 import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,3 +139,85 @@ def test_a_broken_environment_stops_the_run_and_records_no_grade(course, command
         except MissingEntry:
             continue
         assert all(score is None for score, _, _ in grades.values()), grades
+
+
+def _grades_recorded(root, students):
+    recorded = {}
+    for student in students:
+        try:
+            grades = gradebook_grades(root, ASSIGNMENT, student)[NOTEBOOK]
+        except MissingEntry:
+            continue
+        recorded[student] = {k: v for k, v in grades.items() if v[0] is not None}
+    return {student: grades for student, grades in recorded.items() if grades}
+
+
+@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
+                         ids=["nbgrader-autograde", "class-runner"])
+def test_a_sandbox_that_cannot_import_utils_is_refused_before_any_grade(course, command):
+    """When the confined kernel cannot import the course package, does the run stop before any grade, naming both sides?"""
+    root, env = course
+    submit(root, "first", QUICK)
+    submit(root, "second", QUICK)
+    with open(os.path.join(root, "grader", "nbgrader_config.py"), "a") as fh:
+        fh.write("\nc.SandboxKernelManager.readonly_paths = []  # as if utils came from another checkout\n")
+    run = subprocess.run([sys.executable, *command], cwd=root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out[-2000:]
+    assert "the grading environment is broken" in out and "No module named 'utils'" in out, out[-2000:]
+    assert "the grader imported" in out and "[1/2]" not in out, out[-2000:]
+    assert _grades_recorded(root, ["first", "second"]) == {}
+
+
+def test_an_instructor_cell_that_fails_before_student_code_stops_the_run(tmp_path):
+    """Does an instructor's setup cell failing in the sandbox stop the run as the environment's fault, not a zero?"""
+    source = tmp_path / "source"
+    nb = read_nb(os.path.join(TOY_SOURCE, ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    setup = next(c for c in nb.cells if grade_id(c) == "setup")
+    setup.source += "\nimport json\nSETTINGS = json.load(open('settings.json'))  # a data file the course forgot"
+    write_nb(nb, str(source / ASSIGNMENT), NOTEBOOK)
+    root = make_scratch_course(tmp_path / "course", str(source))
+    env = nbgrader_env()
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"],
+                   cwd=root, env=env, capture_output=True, check=True)
+    submit(root, "first", QUICK)
+    submit(root, "second", QUICK)
+    run = subprocess.run([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=300)
+    out = run.stdout + run.stderr
+    assert run.returncode == 2, out[-2000:]
+    assert "the course's `setup` cell failed in the sandbox before any student code ran" in out, out[-2000:]
+    assert "FileNotFoundError" in out and "the grader imported" in out, out[-2000:]
+    assert "[2/2]" not in out
+    assert _grades_recorded(root, ["first", "second"]) == {}
+
+
+def test_the_class_runner_notices_a_gradebook_changed_between_two_students(course):
+    """Does the class runner report, with the next student and in its summary, a score changed behind its back?"""
+    root, env = course
+    submit(root, "a_first", QUICK)
+    submit(root, "b_slow", "import time\ntime.sleep(6)\n\n" + QUICK)  # a window while b is graded
+    submit(root, "c_last", QUICK)
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    for line in proc.stdout:
+        output.append(line)
+        if line.startswith("[1/3] a_first ... graded"):
+            time.sleep(1)  # b_slow's child is running; now someone edits a_first's grade
+            import sqlite3
+            db = sqlite3.connect(os.path.join(root, "grader", "gradebook.db"))
+            db.execute("UPDATE grade SET auto_score = 99 WHERE notebook_id IN (SELECT submitted_notebook.id FROM "
+                       "submitted_notebook JOIN submitted_assignment ON submitted_notebook.assignment_id = "
+                       "submitted_assignment.id WHERE submitted_assignment.student_id = 'a_first')")
+            db.commit()
+            db.close()
+    proc.wait(timeout=300)
+    out = "".join(output)
+    assert "[3/3] c_last ... graded" in out, out[-3000:]
+    assert re.search(r"grade a_first/00_toy/toy/\S+ is 99(\.0)?, the grader wrote", out), out[-3000:]
+    assert "gradebook integrity: PROBLEMS" in out and proc.returncode == 1, out[-3000:]
+    with open(os.path.join(root, "grader", "logs", ASSIGNMENT, "b_slow.log")) as fh:
+        assert "GRADEBOOK INTEGRITY PROBLEMS" in fh.read()  # found right after the student it happened during
