@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from utils import MLP, data
-from utils.gradcheck import check_mlp
+from utils.gradcheck import check_mlp, numerical_gradient
+from utils.mlp import gradient_norms_at_init
 from utils.shapes import ShapeError
 
 TOL = 1e-6  # largest relative error, float64, centred differences with h = 1e-5
@@ -95,6 +96,37 @@ def test_bad_input_is_named():
         net.fit(np.zeros((4, 2)), np.zeros(3), num_epochs=1)
     with pytest.raises(ShapeError, match=r"W1 should have shape \(2, 3\) but has shape \(3, 2\)"):
         net.set_params(W1=np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize("activation, init, std", [("sigmoid", "xavier", None),
+                                                    ("relu", "normal", 0.5)])
+def test_gradient_norms_at_init_are_those_of_numerical_gradients(activation, init, std, rng):
+    """Is row s, column l of gradient_norms_at_init the norm of dJ/dW_l of seed s's fresh net?"""
+    sizes, seeds = [3, 5, 4, 1], (0, 7)
+    X = rng.normal(size=(6, 3))  # (N, D)
+    y = rng.integers(0, 2, 6)  # (N,)
+    mine = gradient_norms_at_init(sizes, activation, init, X, y, seeds, std=std)
+    gold = np.empty((len(seeds), len(sizes) - 1))  # (S, L)
+    for s, seed in enumerate(seeds):
+        net = MLP(sizes, activation, loss="bce", init=init, seed=seed, std=std)
+        Y = net.targets(y)
+
+        def loss(net=net, Y=Y):
+            net.forward(X)
+            return net.loss_value(Y)
+
+        for l in range(1, len(sizes)):
+            gold[s, l - 1] = np.linalg.norm(numerical_gradient(loss, net.params[f"W{l}"]))
+    assert mine.shape == (2, 3)
+    np.testing.assert_allclose(mine, gold, rtol=TOL)
+
+
+def test_gradient_norms_at_init_shrink_through_a_deep_sigmoid_net():
+    """Are the first layer's gradients of a 10-layer sigmoid net far smaller than the last's?"""
+    X, y = data.make_moons(100, noise=0.1, seed=0)
+    mine = gradient_norms_at_init([2] + [16] * 9 + [1], "sigmoid", "xavier", X, y, seeds=(0, 1, 2))
+    assert mine.shape == (3, 10)
+    assert np.all(mine[:, 0] < 1e-3 * mine[:, -1])
 
 
 def test_repr_reads_well():

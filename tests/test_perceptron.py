@@ -12,7 +12,7 @@ def test_converges_on_separable_gates(gate, encoding, activation):
     """Does the learning rule find a separating line for every linearly separable gate?"""
     X, y = data.logic_gate(gate, encoding)
     p = Perceptron(2, activation)
-    history = p.fit(X, y, max_epochs=100)
+    history = p.fit(X, y, num_epochs=100)
     assert history["converged"]
     assert history["errors"][-1] == 0
     np.testing.assert_array_equal(p.predict(X), y)
@@ -22,7 +22,7 @@ def test_converges_on_separable_gates(gate, encoding, activation):
 def test_never_converges_on_xor(encoding, activation):
     """Does the learning rule keep making mistakes on XOR, epoch after epoch?"""
     X, y = data.xor(encoding)
-    history = Perceptron(2, activation).fit(X, y, max_epochs=500)
+    history = Perceptron(2, activation).fit(X, y, num_epochs=500)
     assert not history["converged"]
     assert history["epochs"] == 500
     assert min(history["updates"]) > 0

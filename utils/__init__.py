@@ -40,7 +40,7 @@ Modules
 ``data``         logic gates, 2-D toy sets, the 8x8 digits images
 ``checks``       assertions with diagnoses, used by the notebooks' tests
 ``plotting``     decision boundaries, curves, network diagrams (matplotlib)
-``widgets``      the notebooks' interactive explorers (ipywidgets)
+``widgets``      the notebooks' interactive explorers (ipywidgets), one module each
 
 ``plotting`` and ``widgets`` import matplotlib and ipywidgets, so they load
 on first use (``utils.plotting`` or ``from utils import plotting``) to keep

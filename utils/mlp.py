@@ -1,5 +1,8 @@
 r"""A multi-layer perceptron of any depth, built from :class:`utils.layers.Dense`.
 
+Also :func:`gradient_norms_at_init`, the per-layer gradient norms of fresh
+networks over several seeds (notebook 6).
+
 >>> MLP([2, 4, 1], activations="tanh", loss="bce", seed=0)
 MLP(sizes=[2, 4, 1], activations=['tanh', 'sigmoid'], loss='bce', init='xavier', params=17)
 >>> MLP([2, 2, 2], activations=["sigmoid", "sigmoid"], loss="half_sse")
@@ -339,3 +342,37 @@ class MLP:
             f"MLP(sizes={self.sizes}, activations={acts}, loss={self.loss.name!r}, "
             f"init={self.init!r}, params={n})"
         )
+
+
+def gradient_norms_at_init(sizes, activation, init, X, y, seeds, std=None, loss="bce"):
+    r"""Per-layer gradient norms of freshly initialised networks, one network per seed.
+
+    For each seed :math:`s`, builds ``MLP(sizes, activation, loss=loss,
+    init=init, seed=s, std=std)``, runs one forward and one backward pass on
+    the whole batch, without updating, and records for every layer
+    :math:`\ell = 1 \dots L` the Frobenius norm
+
+    .. math:: \Big\| \frac{\partial J}{\partial W_\ell} \Big\|
+              = \sqrt{\sum_{i,j} \Big(\frac{\partial J}{\partial W_\ell}\Big)_{ij}^2}
+
+    where :math:`J` is the loss, a mean over the N examples (as
+    :meth:`MLP.grad_norms` gives it). How these norms shrink or grow from the
+    last layer to the first is the vanishing (or exploding) gradient.
+
+    sizes : ``[D, H1, ..., M]``, L = len(sizes) - 1 weight layers.
+    activation, init, std, loss : as :class:`MLP` takes them.
+    X : (N, D) inputs; y : labels (N,) or targets (N, M), as :meth:`MLP.fit` takes them.
+    seeds : S seeds.
+
+    Returns an (S, L) array: row s for ``seeds[s]``, column ``l - 1`` for
+    layer l (first layer first). A too-large init may overflow to inf or nan
+    entries (with numpy's warning), rather than raise.
+    """
+    L = len(sizes) - 1
+    rows = []
+    for seed in seeds:
+        net = MLP(sizes, activation, loss=loss, init=init, seed=seed, std=std)
+        net.forward(X)
+        net.backward(net.targets(y))
+        rows.append(net.grad_norms())
+    return np.array(rows, dtype=float).reshape(len(seeds), L)

@@ -80,8 +80,8 @@ class Perceptron:
         """One pass of the rule over the examples in order; returns the number of updates made."""
         return sum(self.update(x_n, y_n) != 0 for x_n, y_n in zip(X, y))
 
-    def fit(self, X, y, max_epochs=100):
-        """Run epochs until an epoch makes no update, or ``max_epochs``.
+    def fit(self, X, y, num_epochs=100):
+        """Run epochs until an epoch makes no update, or ``num_epochs`` epochs.
 
         Returns a dict: ``errors`` (examples wrong after each epoch),
         ``updates`` (updates made in each epoch), ``converged`` and ``epochs``
@@ -90,7 +90,7 @@ class Perceptron:
         X = check_shape("X", X, (None, self.w.shape[0]))
         y = check_shape("y", y, (X.shape[0],))
         history = {"errors": [], "updates": [], "converged": False, "epochs": 0}
-        for _ in range(max_epochs):
+        for _ in range(num_epochs):
             updates = self.epoch(X, y)
             history["updates"].append(int(updates))
             history["errors"].append(self.errors(X, y))

@@ -1,4 +1,4 @@
-"""The vanishing-gradient explorer of notebook 6, driven without a browser."""
+"""Tests of notebook 6's vanishing-gradient explorer (utils.widgets.vanishing), without a browser."""
 import numpy as np
 import pytest
 
@@ -45,7 +45,7 @@ def test_relu_with_he_keeps_gradients_and_learns(explorer):
     line, png, stalled = explorer.norm_line, explorer.picture.widget.value, explorer.losses[-1]
     readout = explorer.readout.value
     explorer.controls["activation"].value = "relu"
-    explorer.controls["init"].value = "he"
+    explorer.controls["init"].value = ("he", None)
     assert explorer.last_error is None
     gold = geometric_mean_norms(explorer.sizes, "relu", "he")
     np.testing.assert_allclose(explorer.norms, gold, rtol=1e-10)
@@ -70,7 +70,7 @@ def test_depth_slider_changes_the_network(explorer):
 def test_too_large_init_explodes_and_diverges(explorer):
     """Does a std-1 normal init on ReLU give huge norms and a training run that is stopped and named?"""
     explorer.controls["activation"].value = "relu"
-    explorer.controls["init"].value = "normal 1"
+    explorer.controls["init"].value = ("normal", 1.0)
     assert explorer.last_error is None
     np.testing.assert_allclose(explorer.norms,
                                geometric_mean_norms(explorer.sizes, "relu", "normal", std=1.0),

@@ -1,10 +1,11 @@
-"""Tests of notebook 2's gate explorer (utils.widgets.GateExplorer), driven without a browser."""
+"""Tests of notebook 2's gate explorer (utils.widgets.gates), driven without a browser."""
 import re
 
 import numpy as np
 import pytest
 
 from utils import data, perceptron, widgets
+from utils.widgets import gates
 
 
 @pytest.fixture(scope="module")
@@ -12,16 +13,14 @@ def box():
     return widgets.gate_explorer()
 
 
-def load(ex, gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, max_epochs=20):
+def load(ex, gate="OR", encoding="bipolar", w=(1.0, 1.0), b=1.0, lr=1.0, num_epochs=20):
     """Set every control with redrawing held back, then draw once (each PNG costs ~0.1 s)."""
     c = ex.controls
-    ex._holding = True
-    c["gate"].value, c["encoding"].value, c["lr"].value = gate, encoding, lr
-    c["w1"].value, c["w2"].value, c["b"].value = w[0], w[1], b
-    c["max_epochs"].value = max_epochs
-    ex._holding = False
-    ex.next_index, ex.used_index = 0, None
-    ex.update()
+    with ex.holding():
+        c["gate"].value, c["encoding"].value, c["lr"].value = gate, encoding, lr
+        c["w1"].value, c["w2"].value, c["b"].value = w[0], w[1], b
+        c["num_epochs"].value = num_epochs
+        ex.next_index, ex.used_index = 0, None
     assert ex.last_error is None
     return ex
 
@@ -40,7 +39,7 @@ def marks(ex):
 def test_builder_returns_box_with_controls_and_picture(box):
     """Does the builder return an undisplayed VBox carrying its explorer, controls and a PNG?"""
     ex = box.explorer
-    assert {"gate", "encoding", "w1", "w2", "b", "lr", "max_epochs", "step", "train",
+    assert {"gate", "encoding", "w1", "w2", "b", "lr", "num_epochs", "step", "train",
             "reset"} <= set(ex.controls)
     assert ex.errors in box.children
     assert ex.picture.widget.value[:8] == b"\x89PNG\r\n\x1a\n"
@@ -108,7 +107,7 @@ def test_train_reports_convergence(box):
     ex = load(box.explorer, "AND", "binary", w=(0.0, 0.0), b=0.0)
     ex.controls["train"].click()
     gold = perceptron.Perceptron(2, "step")
-    history = gold.fit(*data.logic_gate("AND", "binary"), max_epochs=20)
+    history = gold.fit(*data.logic_gate("AND", "binary"), num_epochs=20)
     assert ex.last_error is None
     np.testing.assert_allclose(ex.w, gold.w)
     assert ex.b == gold.b
@@ -118,7 +117,7 @@ def test_train_reports_convergence(box):
 
 def test_train_reports_no_convergence_on_xor(box):
     """Does train on XOR stop at the epoch cap, report it, and leave rows wrong?"""
-    ex = load(box.explorer, "XOR", "binary", max_epochs=7)
+    ex = load(box.explorer, "XOR", "binary", num_epochs=7)
     ex.controls["train"].click()
     assert ex.last_error is None
     assert ex.history["epochs"] == 7 and not ex.history["converged"]
@@ -131,7 +130,7 @@ def test_sliders_widen_when_the_rule_leaves_their_range(box):
     ex = load(box.explorer, "AND", "binary", w=(0.0, 0.0), b=0.0, lr=2.0)
     ex.controls["train"].click()
     gold = perceptron.Perceptron(2, "step", lr=2.0)
-    gold.fit(*data.logic_gate("AND", "binary"), max_epochs=20)
+    gold.fit(*data.logic_gate("AND", "binary"), num_epochs=20)
     assert gold.b < -4  # the case this test is about
     assert ex.b == gold.b and ex.controls["b"].min <= gold.b
     ex.controls["b"].min = -4.0  # the fixture's reset cannot shrink the range again
@@ -151,5 +150,5 @@ def test_callback_error_is_shown_in_the_error_area(ex, breaks_visibly):
     def move(value):
         return lambda: setattr(ex.controls["w1"], "value", value)
 
-    breaks_visibly(ex, widgets, "_perceptron_update", ex.controls["step"].click, move(0.5))
-    breaks_visibly(ex, widgets, "_perceptron_predict", move(1.0), move(0.5))
+    breaks_visibly(ex, gates, "perceptron_update", ex.controls["step"].click, move(0.5))
+    breaks_visibly(ex, gates, "perceptron_predict", move(1.0), move(0.5))

@@ -1,6 +1,5 @@
-"""Tests of notebook 3's MLP playground (utils.widgets.PlaygroundExplorer), driven without a browser."""
+"""Tests of notebook 3's MLP playground (utils.widgets.playground), driven without a browser."""
 import re
-import time
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from utils import data, widgets
 PNG_HEADER = b"\x89PNG\r\n\x1a\n"
 
 
-DEFAULTS = {"dataset": "XOR cloud", "width": 4, "activation": "tanh", "lr": 1.0, "epochs": 300,
+DEFAULTS = {"dataset": "XOR cloud", "width": 4, "activation": "tanh", "lr": 1.0, "num_epochs": 300,
             "seed": 0}
 
 
@@ -52,7 +51,7 @@ def visible_units(ex):
 def test_builder_returns_box_with_controls_button_and_picture(box):
     """Does the builder return an undisplayed VBox with its explorer, controls, button and PNG?"""
     ex = box.explorer
-    assert {"dataset", "width", "activation", "lr", "epochs", "seed"} == set(ex.controls)
+    assert {"dataset", "width", "activation", "lr", "num_epochs", "seed"} == set(ex.controls)
     assert ex.picture.widget in box.children
     assert ex.readout in box.children and ex.errors in box.children
     assert ex.picture.widget.value[:8] == PNG_HEADER
@@ -113,11 +112,11 @@ def test_changing_the_data_set_moves_points_and_extent(ex):
 
 
 def test_train_button_continues_from_the_current_weights(ex):
-    """Does Train more add `epochs` epochs to the same run instead of starting again?"""
+    """Does Train more add `num_epochs` epochs to the same run instead of starting again?"""
     before = [loss for loss in ex.losses]
     W1 = ex.net.params["W1"].copy()
     png = ex.picture.widget.value
-    ex.controls["epochs"].value = 100  # retrains from scratch: 100 epochs
+    ex.controls["num_epochs"].value = 100  # retrains from scratch: 100 epochs
     assert len(ex.losses) == 100
     ex.train_button.click()
     assert ex.last_error is None
@@ -129,7 +128,7 @@ def test_train_button_continues_from_the_current_weights(ex):
 
 
 def test_long_runs_are_redrawn_between_chunks(ex, monkeypatch):
-    """With frame_interval = 0, is the picture redrawn after every chunk of epochs?"""
+    """With frame_interval = 0, is the picture redrawn every FRAME_EPOCHS epochs while it trains?"""
     drawn = []
     draw = ex.draw
 
@@ -139,7 +138,7 @@ def test_long_runs_are_redrawn_between_chunks(ex, monkeypatch):
 
     monkeypatch.setattr(ex, "draw", counting_draw)
     monkeypatch.setattr(ex, "frame_interval", 0.0)
-    ex.controls["epochs"].value = 200  # 4 chunks of 50 epochs
+    ex.controls["num_epochs"].value = 200  # a frame every FRAME_EPOCHS = 50 epochs
     assert drawn == [50, 100, 150, 200]
 
 

@@ -1,4 +1,4 @@
-"""The softmax explorer of notebook 5, driven without a browser."""
+"""Tests of notebook 5's softmax explorer (utils.widgets.softmax), driven without a browser."""
 import numpy as np
 import pytest
 
@@ -55,7 +55,7 @@ def test_temperature_flattens(explorer):
 
 def test_true_class_dropdown(explorer):
     """Does choosing the airplane as the true class give the sheet's loss 0.0709 and move the highlight?"""
-    explorer.controls["true_class"].value = "airplane"
+    explorer.controls["true_class"].label = "airplane"
     assert explorer.state()["loss"] == pytest.approx(0.070911, abs=1e-6)
     assert "0.0709" in explorer.readout.value
     colours = [bar.get_facecolor() for bar in explorer.prob_bars]

@@ -1,4 +1,4 @@
-"""Tests of notebook 1's neuron explorer (utils.widgets.NeuronExplorer), driven without a browser."""
+"""Tests of notebook 1's neuron explorer (utils.widgets.neuron), driven without a browser."""
 import re
 
 import numpy as np

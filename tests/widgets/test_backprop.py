@@ -1,4 +1,4 @@
-"""Tests of the backprop stepper (utils.widgets.BackpropStepper), driven without a browser."""
+"""Tests of notebook 4's backprop stepper (utils.widgets.backprop), driven without a browser."""
 import numpy as np
 import pytest
 
