@@ -37,6 +37,18 @@ def test_a_call_returns_data_and_a_raise_its_type(agent):
     assert reply["etype"] == "KeyError" and "missing" in reply["raised"]
 
 
+def test_a_subclass_of_a_builtin_exception_arrives_as_its_builtin_base(agent):
+    """Does utils' ShapeError (a ValueError) reach the test as a ValueError, with its own words?"""
+    from utils.shapes import ShapeError
+
+    def strict(x):
+        raise ShapeError("W should have shape (2, 3) but has shape (3, 2)")
+
+    agent.ns["strict"] = strict
+    reply = call(agent, "strict", 1)
+    assert reply["etype"] == "ValueError" and "(3, 2)" in reply["raised"]
+
+
 def test_a_changed_argument_is_reported_unless_declared(agent):
     """Is an argument changed in place reported as changed, or sent back when the test declared it?"""
     def scale(params):
