@@ -13,16 +13,17 @@ export PATH := $(BIN):$(PATH)
 # second core to the other kernel when tests run side by side.
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
-# The assignment an instructor target works on, e.g. make autograde A=01_logistic_regression
+# The assignment an instructor target works on, e.g. make autograde A=01_logistic_regression,
+# and how many workers grade it (default: one per core; 1 grades one submission after another)
 A ?=
-# Debian packages the tests need: Chromium for the browser tests,
-# bubblewrap for the confined autograder.
-DEBS    = chromium bubblewrap
+WORKERS ?=
+# Debian packages the tests need: Chromium for the browser tests, bubblewrap for
+# the confined autograder, PostgreSQL for the gradebook tests (started by the tests).
 
 .PHONY: lab test setup system-deps bench clean \
         release check-release autograde feedback export bench-autograde
 
-FIRST_NOTEBOOK = release/01_logistic_regression/logistic_regression.ipynb
+FIRST_NOTEBOOK = release/00_numpy_warmup/numpy_warmup.ipynb
 
 lab: setup
 	@# the exchange the course config names; without it nbgrader's Assignments list shows an error
@@ -48,6 +49,7 @@ system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -65,7 +67,7 @@ check-release: setup    ## release/ is fresh, leak-free, and fails its tests whi
 	$(BIN)/python -m grader.validate_course
 
 autograde: setup        ## make autograde A=<assignment>: every submission, with a summary
-	$(BIN)/python -m grader.autograde_class $(A)
+	$(BIN)/python -m grader.autograde_class $(A) $(if $(WORKERS),--workers $(WORKERS))
 
 feedback: setup         ## make feedback A=<assignment>: an HTML report per student
 	$(BIN)/nbgrader generate_feedback $(A)

@@ -39,7 +39,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps.nbgraderapp import NbGraderApp
 
-from grader import integrity, sandbox, scratch, submissions
+from grader import gradebook, integrity, sandbox, scratch, submissions
 from grader.course import ROOT, course_directory, load_config, nbgrader_env, notebooks
 
 STUDENT_CAP_SECONDS = 3600  # default for --student-cap: the longest one submission may take
@@ -81,7 +81,7 @@ def _failure_reason(log):
     return lines[0].split("]", 1)[1].strip()[:300] if lines else "nbgrader failed; see the log"
 
 
-def _zero_missing_submission(db_url, course_id, assignment, student):
+def zero_missing_submission(db_url, course_id, assignment, student):
     """Record every grade of a submission with no expected notebook as zero, as nbgrader does."""
     with Gradebook(db_url, course_id) as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy autoflush noise from nbgrader's own API
@@ -97,7 +97,7 @@ def _zero_missing_submission(db_url, course_id, assignment, student):
     integrity.record(db_url, written)
 
 
-def run_forked(args, root, timeout):
+def run_forked(args, root, timeout, on_fork=None):
     """Run `nbgrader ARGS` in a child forked from this process; return (exit status, log).
 
     The child starts a new session in `root`, with nbgrader_env()'s environment,
@@ -120,6 +120,8 @@ def run_forked(args, root, timeout):
             code = 1
             try:
                 os.setsid()
+                if on_fork is not None:
+                    on_fork()
                 os.chdir(root)
                 env = nbgrader_env()
                 env["TMPDIR"] = tempfile.tempdir = scratch
@@ -172,7 +174,7 @@ def preload(kernel_name="python3"):
     KernelSpecManager().get_kernel_spec(kernel_name)
 
 
-def _incidents(autograded_dir):
+def incidents(autograded_dir):
     """Return the incidents and refusals ResilientExecute recorded in autograded notebooks."""
     found = []
     for path in sorted(glob.glob(os.path.join(autograded_dir, "*.ipynb"))):
@@ -184,10 +186,12 @@ def _incidents(autograded_dir):
     return found
 
 
-def grade_student(
-    coursedir, assignment, student, expected, force=False, extra_args=(), cap=STUDENT_CAP_SECONDS
-):
-    """Autograde one student's submission, stopped after `cap` seconds; return its Result."""
+def check_submission(coursedir, assignment, student, expected):
+    """Before grading: quarantine what is not a regular file, and note missing notebooks.
+
+    Returns (Result, all_missing): a Result carrying the notes, and whether no
+    expected notebook is present at all (then nothing is run: it scores zero).
+    """
     result = Result(student)
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
     # only regular files reach nbgrader: the rest moves aside before anything reads it
@@ -206,36 +210,35 @@ def grade_student(
                 else ""
             )
         )
-    start = time.monotonic()
-    if len(missing) == len(expected):
-        _zero_missing_submission(coursedir.db_url, coursedir.course_id, assignment, student)
-    else:
-        log_dir = os.path.join(coursedir.root, "grader", "logs", assignment)
-        os.makedirs(log_dir, exist_ok=True)
-        args = ["autograde", assignment, "--student", student, *extra_args]
-        if force:
-            args.append("--force")
-        status, log = run_forked(args, coursedir.root, cap)
-        if status is None:
-            log += f"\nkilled after {cap:g} s"
-        failed = status != 0
-        with open(os.path.join(log_dir, f"{student}.log"), "w") as fh:
-            fh.write(log)
-        if ENVIRONMENT_BROKEN in log:
-            line = next(x for x in log.splitlines() if ENVIRONMENT_BROKEN in x)
-            raise EnvironmentBroken(line[line.index(ENVIRONMENT_BROKEN):])
-        problems = re.findall(r"^GRADEBOOK INTEGRITY PROBLEMS.*(?:\n  .*)*", log, flags=re.M)
-        result.notes += [line.strip() for p in problems for line in p.splitlines()[1:]]
-        if status is None:
-            result.status = "failed"
-            result.reason = f"stopped at the cap of {cap:g} s per submission (--student-cap)"
-        elif failed:
-            result.status, result.reason = "failed", _failure_reason(log)
-        elif "Skipping existing assignment" in log:
-            result.status = "skipped"
-        autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
-        result.notes += _incidents(autograded)
-    result.seconds = time.monotonic() - start
+    return result, len(missing) == len(expected)
+
+
+def judge_run(result, status, log, cap, log_path):
+    """After nbgrader ran for one student: keep its log, and read what happened into `result`.
+
+    Raises EnvironmentBroken when the run found the grading environment broken.
+    """
+    if status is None:
+        log += f"\nkilled after {cap:g} s"
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    with open(log_path, "w") as fh:
+        fh.write(log)
+    if ENVIRONMENT_BROKEN in log:
+        line = next(x for x in log.splitlines() if ENVIRONMENT_BROKEN in x)
+        raise EnvironmentBroken(line[line.index(ENVIRONMENT_BROKEN):])
+    problems = re.findall(r"^GRADEBOOK INTEGRITY PROBLEMS.*(?:\n  .*)*", log, flags=re.M)
+    result.notes += [line.strip() for p in problems for line in p.splitlines()[1:]]
+    if status is None:
+        result.status = "failed"
+        result.reason = f"stopped at the cap of {cap:g} s per submission (--student-cap)"
+    elif status != 0:
+        result.status, result.reason = "failed", _failure_reason(log)
+    elif "Skipping existing assignment" in log:
+        result.status = "skipped"
+
+
+def read_scores(coursedir, assignment, student, result):
+    """Fill `result`'s score, maximum, penalty and manual-grading flag from the gradebook."""
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
             submission = gb.find_submission(assignment, student)
@@ -247,7 +250,27 @@ def grade_student(
     return result
 
 
-def summarize(assignment, results, integrity_report=None):
+def grade_student(
+    coursedir, assignment, student, expected, force=False, extra_args=(), cap=STUDENT_CAP_SECONDS
+):
+    """Autograde one student's submission here, stopped after `cap` seconds; return its Result."""
+    result, all_missing = check_submission(coursedir, assignment, student, expected)
+    start = time.monotonic()
+    if all_missing:
+        zero_missing_submission(coursedir.db_url, coursedir.course_id, assignment, student)
+    else:
+        args = ["autograde", assignment, "--student", student, *extra_args]
+        if force:
+            args.append("--force")
+        status, log = run_forked(args, coursedir.root, cap)
+        judge_run(result, status, log, cap,
+                  os.path.join(coursedir.root, "grader", "logs", assignment, f"{student}.log"))
+        result.notes += incidents(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+    result.seconds = time.monotonic() - start
+    return read_scores(coursedir, assignment, student, result)
+
+
+def summarize(assignment, results, integrity_report=None, dashboard=None):
     """Return the class summary as text."""
 
     def group(status):
@@ -280,6 +303,8 @@ def summarize(assignment, results, integrity_report=None):
             f"({checked} auto grade(s) checked against what the grader wrote)"
         )
         lines += [f"    {p}" for p in problems]
+    if dashboard:
+        lines.append(f"  Dask dashboard (while the cluster ran): {dashboard}")
     return "\n".join(lines)
 
 
@@ -299,10 +324,31 @@ def main(argv=None):
         metavar="SECONDS",
         help=f"stop a submission's grading after this long (default: {STUDENT_CAP_SECONDS})",
     )
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+        help="grade on a local Dask cluster of N workers (default: one per core); 1 grades here, one by one",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="grade on an existing Dask cluster, e.g. tcp://HOST:8786 (its workers need the course package "
+             "and bubblewrap)",
+    )
+    parser.add_argument(
+        "--db-patience", type=float, default=gradebook.PATIENCE_SECONDS, metavar="SECONDS",
+        help="how long a write waits for a gradebook that went away before the run stops "
+             f"(default: {gradebook.PATIENCE_SECONDS:g})",
+    )
     args, extra = parser.parse_known_args(argv)
     scratch.stop_on_sigterm()  # a stopped run kills its current child and removes its folders
     config = load_config(args.root)
-    if config.SandboxKernelManager.get("confine", True):
+    coursedir = course_directory(args.root)
+    print(f"gradebook: {gradebook.describe(coursedir.db_url)}", flush=True)
+    try:
+        gradebook.check(coursedir.db_url)
+    except gradebook.GradebookUnreachable as error:
+        parser.exit(2, f"{error}\n")
+    sequential = args.workers <= 1 and not args.scheduler
+    if sequential and config.SandboxKernelManager.get("confine", True):
         try:
             sandbox.preflight()
         except sandbox.SandboxUnavailable as error:
@@ -312,7 +358,6 @@ def main(argv=None):
                   flush=True)
         except sandbox.SandboxUnavailable as error:
             parser.exit(2, f"{ENVIRONMENT_BROKEN}: {error}; no grade was recorded\n")
-    coursedir = course_directory(args.root)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
         try:
             expected = sorted(n.name for n in gb.find_assignment(args.assignment).notebooks)
@@ -327,31 +372,59 @@ def main(argv=None):
     )
     if not students:
         parser.error(f"expected submissions in {pattern}, found none")
-    preload()
-    results = []
-    for index, student in enumerate(students, 1):
-        print(f"[{index}/{len(students)}] {student} ...", end=" ", flush=True)
-        try:
-            result = grade_student(
-                coursedir, args.assignment, student, expected, args.force, extra, args.student_cap
-            )
-        except EnvironmentBroken as error:
-            print(f"stopped\n{error}; no grade was recorded for {student}", flush=True)
-            return 2
-        results.append(result)
-        outcome = (
-            result.status
-            if result.status != "graded"
-            else f"graded {result.score - result.penalty:g}/{result.max_score:g}"
-        )
-        print(
-            f"{outcome} ({result.seconds:.1f} s)" + (f": {result.reason}" if result.reason else ""),
-            flush=True,
-        )
+    dashboard = None
+    try:
+        if sequential:
+            results = grade_here(coursedir, args.assignment, students, expected, args.force, extra,
+                                 args.student_cap)
+        else:
+            from grader import parallel
+
+            results, dashboard = parallel.grade_class(
+                coursedir, args.assignment, students, expected, workers=args.workers,
+                scheduler=args.scheduler, force=args.force, extra=extra, cap=args.student_cap,
+                db_patience=args.db_patience)
+    except EnvironmentBroken as error:
+        print(f"stopped\n{error}; no grade was recorded for the submission it hit", flush=True)
+        return 2
+    except gradebook.GradebookUnreachable as error:
+        print(f"stopped\n{error}", flush=True)
+        return 2
+    except Exception as error:
+        from grader.parallel import VersionMismatch
+
+        if not isinstance(error, VersionMismatch):
+            raise
+        print(f"stopped\n{error}", flush=True)
+        return 2
     report = integrity.verify(coursedir.db_url, coursedir.course_id)
-    print(summarize(args.assignment, results, report))
+    print(summarize(args.assignment, results, report, dashboard))
     return 1 if any(r.status == "failed" for r in results) or report[1] else 0
 
+
+def progress(student, result, done, total, failed, begun):
+    """One line per finished submission: its outcome, then the class's counts, rate and time left."""
+    outcome = (result.status if result.status != "graded"
+               else f"graded {result.score - result.penalty:g}/{result.max_score:g}")
+    rate = done / max(time.monotonic() - begun, 1e-9) * 60  # submissions per minute
+    left = total - done
+    eta = left / rate * 60 if rate else 0
+    return (f"[{done}/{total}] {student} ... {outcome} ({result.seconds:.1f} s)"
+            + (f": {result.reason}" if result.reason else "")
+            + f" | done {done}, failed {failed}, left {left}, {rate:.1f}/min"
+            + (f", about {int(eta) // 60} min {int(eta) % 60:02d} s left" if left else ""))
+
+
+def grade_here(coursedir, assignment, students, expected, force, extra, cap):
+    """Grade the class on this machine, one submission after another; return the Results."""
+    preload()
+    results, failed, begun = [], 0, time.monotonic()
+    for index, student in enumerate(students, 1):
+        result = grade_student(coursedir, assignment, student, expected, force, extra, cap)
+        results.append(result)
+        failed += result.status == "failed"
+        print(progress(student, result, index, len(students), failed, begun), flush=True)
+    return results
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -40,7 +40,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 JOURNAL = "gradebook_journal.json"
 REPORT = "gradebook_integrity.json"
 
-_state = {"db_url": None, "db": None, "last_hash": None, "events": [], "journal": {},
+_state = {"db_url": None, "db": None, "logs": None, "last_hash": None, "events": [], "journal": {},
           "checked_before": False, "installed": False}
 
 
@@ -50,8 +50,20 @@ def db_path(db_url):
 
 
 def logs_dir(db_url):
-    """Return grader/logs beside the gradebook."""
-    return os.path.join(os.path.dirname(db_path(db_url)), "logs")
+    """Return the folder of the journal: grader/logs beside an SQLite gradebook, else the installed one."""
+    path = db_path(db_url)
+    if path:
+        return os.path.join(os.path.dirname(path), "logs")
+    if _state["logs"]:
+        return _state["logs"]
+    raise ValueError(f"a gradebook at {db_url.split('@')[-1]} needs install(c, db_url, logs=FOLDER) first")
+
+
+def journal_name(db_url):
+    """The journal's file name: one per gradebook, so that a course moved to PostgreSQL starts afresh."""
+    if db_path(db_url):
+        return JOURNAL
+    return JOURNAL.replace(".json", f"-{hashlib.sha256(db_url.encode()).hexdigest()[:12]}.json")
 
 
 def _hash(path):
@@ -65,7 +77,7 @@ def _hash(path):
 def load_journal(db_url):
     """Return the persisted journal {"student/assignment/notebook/grade": auto_score}."""
     try:
-        with open(os.path.join(logs_dir(db_url), JOURNAL)) as fh:
+        with open(os.path.join(logs_dir(db_url), journal_name(db_url))) as fh:
             return json.load(fh)
     except (FileNotFoundError, ValueError):
         return {}
@@ -77,10 +89,10 @@ def record(db_url, entries):
     os.makedirs(folder, exist_ok=True)
     journal = load_journal(db_url)
     journal.update(entries)
-    tmp = os.path.join(folder, JOURNAL + ".tmp")
+    tmp = os.path.join(folder, journal_name(db_url) + ".tmp")
     with open(tmp, "w") as fh:
         json.dump(journal, fh, indent=0, sort_keys=True)
-    os.replace(tmp, os.path.join(folder, JOURNAL))
+    os.replace(tmp, os.path.join(folder, journal_name(db_url)))
 
 
 def key(student, assignment, notebook, grade):
@@ -192,9 +204,15 @@ def finish():
     return report
 
 
-def install(c, db_url):
-    """Wire the journal hooks into config `c` for the gradebook at `db_url`."""
-    _state["db_url"], _state["db"] = db_url, db_path(db_url)
+def install(c, db_url, logs=None):
+    """Wire the journal hooks into config `c` for the gradebook at `db_url`.
+
+    `logs` is where the journal lives for a gradebook that is not an SQLite
+    file (PostgreSQL); an SQLite gradebook keeps it in logs/ beside the file.
+    For a server, only auto scores are journaled; the file-hash check between
+    submissions applies to SQLite alone.
+    """
+    _state["db_url"], _state["db"], _state["logs"] = db_url, db_path(db_url), logs
     c.Autograde.pre_convert_hook = pre_convert_hook
     c.Autograde.post_convert_hook = post_convert_hook
     if not _state["installed"]:

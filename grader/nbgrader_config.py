@@ -38,7 +38,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from grader import integrity, sandbox, scratch, submissions  # noqa: E402
+from grader import gradebook, integrity, sandbox, scratch, submissions  # noqa: E402
 from grader.plugins import PerDayLatePenalty  # noqa: E402
 from grader.preprocessors import (  # noqa: E402
     HideHiddenTests,
@@ -53,6 +53,10 @@ LATE_GRACE_MINUTES = 15  # submissions this close to the deadline are on time
 CONFINE = True  # run student code in a bubblewrap sandbox while autograding
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space per process in the sandbox
 CPU_SECONDS = 600  # CPU seconds per process in the sandbox (a whole notebook)
+# The gradebook: empty for SQLite in grader/gradebook.db (one instructor, one machine), or a
+# PostgreSQL URL such as "postgresql://grader@dbhost/course" when several people grade
+# (grader/gradebook.py). The environment variable NN_COURSE_DB_URL overrides it.
+GRADEBOOK_URL = ""
 
 c = get_config()  # noqa: F821 -- provided by traitlets when it loads this file
 
@@ -65,7 +69,9 @@ c.CourseDirectory.submitted_directory = "grader/submitted"
 c.CourseDirectory.autograded_directory = "grader/autograded"
 c.CourseDirectory.feedback_directory = "grader/feedback"
 c.CourseDirectory.solution_directory = "grader/solution"
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADER, "gradebook.db")
+c.CourseDirectory.db_url = gradebook.url(GRADEBOOK_URL, "sqlite:///" + os.path.join(GRADER, "gradebook.db"))
+# Every instructor command says which gradebook it uses, and stops if it cannot reach it.
+gradebook.announce(c.CourseDirectory.db_url, sys.argv)
 c.Exchange.root = os.path.join(GRADER, "exchange")
 c.Exchange.timezone = "UTC"
 c.ZipCollectApp.downloaded_directory = "grader/downloaded"
@@ -129,7 +135,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 # Gradebook integrity (grader/integrity.py): journal what the grader writes,
 # check before, between and after submissions that nothing else changed it.
-integrity.install(c, c.CourseDirectory.db_url)
+integrity.install(c, c.CourseDirectory.db_url, logs=os.path.join(GRADER, "logs"))
 _guard = submissions.pre_convert_hook(os.path.join(GRADER, "quarantine"))
 
 
