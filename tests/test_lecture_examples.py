@@ -57,6 +57,37 @@ def test_slides_numbers_come_from_swapped_hidden_outputs():
     assert abs(g["dW1"][0, 0] - 0.00075) > 2.5e-5
 
 
+def test_output_layer_printed_with_the_swap_and_corrected():
+    """Does the swap give the printed output layer, and the right network 0.7067, 0.6628 / 0.6697, 0.6599?"""
+    correct = lecture_net()
+    correct.forward(X)
+    np.testing.assert_allclose(correct.layers[1].Z, [[0.7067, 0.6628]], atol=5e-5)
+    np.testing.assert_allclose(correct.layers[1].A, [[0.6697, 0.6599]], atol=5e-5)
+    swapped = lecture_net(W1=W1[:, ::-1], B1=B1[::-1])
+    swapped.forward(X)
+    np.testing.assert_allclose(swapped.layers[1].Z, [[0.703, 0.659]], atol=5e-4)
+    np.testing.assert_allclose(swapped.layers[1].A, [[0.669, 0.659]], atol=5e-4)
+    # the error hides the swap: both round to 0.191
+    assert round(swapped.loss_value(Y), 3) == round(correct.loss_value(Y), 3) == 0.191
+    # W1 is symmetric, so the example cannot tell a transposed W1; W2 is not
+    assert np.array_equal(W1, W1.T) and not np.array_equal(W2, W2.T)
+
+
+def test_1_2_2_1_table_and_its_two_readings():
+    """Do the notebook's weights give the 1-2-2-1 table, and does -0.5968 fit y_hat = 0.25 +- 0.2984?"""
+    net = MLP([1, 2, 2, 1], ["sigmoid", "sigmoid", "identity"], loss="mse")
+    net.set_params(W1=[[0.1, 0.4]], b1=[0.2, 0.3], W2=[[-0.9, 1.0], [0.4, 0.2]], b2=[-0.9, 0.5],
+                   W3=[[0.9], [0.7]], b3=[-0.8])
+    y_hat = net.forward(np.array([[0.5]]))[0, 0]
+    a3, a4 = net.layers[1].A[0]
+    np.testing.assert_allclose([a3, a4, a3 * (1 - a3), a4 * (1 - a4)],
+                               [0.2392, 0.7661, 0.1820, 0.1792], atol=5e-5)
+    assert -2 * (0.25 - y_hat) == pytest.approx(-0.5968, abs=5e-5)   # the right derivative
+    assert y_hat == pytest.approx(0.25 - 0.2984, abs=5e-5)
+    # dropping the inner -1, 2(y - y_hat), gives the same number at y_hat = 0.25 + 0.2984
+    assert 2 * (0.25 - (0.25 + 0.2984)) == pytest.approx(-0.5968)
+
+
 def test_gradient_descent_subtracts():
     """Does E fall after w - lr * dE/dw and rise after the slides' w + lr * dE/dw?"""
     E = {}

@@ -21,7 +21,7 @@ def test_decision_boundary_shades_both_classes():
     X, y = data.make_blobs(60, seed=0)
     net = MLP([2, 4, 1], "tanh", seed=0)
     net.fit(X, y, lr=0.5, num_epochs=100)
-    ax = plotting.plot_decision_boundary(net.predict_proba, X, y, resolution=50)
+    ax = plotting.plot_decision_boundary(net.predict_proba, X, y, kind="probability", resolution=50)
     assert len(ax.collections) >= 3  # filled regions, the 0.5 contour, the points
     xx, yy, pts = plotting.decision_grid(X, resolution=50)
     assert xx.shape == (50, 50) and pts.shape == (2500, 2)
@@ -74,3 +74,12 @@ def test_network_diagram_shows_values():
     texts = {t.get_text() for t in ax.texts}
     assert {"0.120", "0.300", "0.544", "0.578", "0.700", "0.150", "0.400", "0.500"} <= texts
     assert len(ax.patches) == 5  # one circle per node
+
+
+def test_decision_boundary_is_told_what_predict_returns():
+    """Are labels shaded one colour per class, and an unknown kind refused by name?"""
+    X, y = data.make_blobs(40, seed=1)
+    ax = plotting.plot_decision_boundary(lambda P: (P[:, 0] > 0).astype(int), X, y, kind="labels", resolution=30)
+    assert len(ax.collections) >= 2
+    with pytest.raises(ValueError, match="kind must be one of"):
+        plotting.plot_decision_boundary(lambda P: P[:, 0], X, y, kind="guess")

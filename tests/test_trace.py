@@ -110,9 +110,9 @@ def test_step_text():
     net, X, Y = trace.lecture_2_2_2()
     steps = trace.trace(net, X, Y)
     assert str(steps[0]) == (
-        "z₁⁽¹⁾ = x₁·w₁₁⁽¹⁾ + x₂·w₂₁⁽¹⁾ + b₁⁽¹⁾ = 0.12×0.15 + 0.3×0.2 + 0.1 = 0.178")
+        "z₁^[1] = x₁·w₁₁^[1] + x₂·w₂₁^[1] + b₁^[1] = 0.12×0.15 + 0.3×0.2 + 0.1 = 0.178")
     dw = next(s for s in steps if s.name == "dW2[1, 0]")
-    assert dw.symbol == "∂E/∂w₂₁⁽²⁾" and dw.edges == (("edge", 1, 1, 0),)
+    assert dw.symbol == "∂E/∂w₂₁^[2]" and dw.edges == (("edge", 1, 1, 0),)
     assert "0.5779×0.126" in dw.numbers
     assert repr(steps[8]) == "Step(forward E = 0.1911)"
 

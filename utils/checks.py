@@ -101,7 +101,7 @@ _ADVICE = {
     "wrong shape": "a result has the shape of the variable it stands for",
     "transposed": "check the order of the factors in each matrix product",
     "summed over the wrong axis": "rows are examples: which axis runs over the N examples?",
-    "forgot to divide by N": "the loss is a mean over the N examples, so its gradient is too",
+    "forgot to divide by N": "the cost J is a mean over the N examples, so its gradient is too",
     "divided by N twice": "the 1/N of the mean should appear exactly once",
     "sign flipped": "compare the order of prediction and target in your difference",
     "hard-coded": "the result must be computed from the arguments, not copied from the example",

@@ -50,13 +50,20 @@ def plot_points(X, y, ax=None, **kwargs):
     return ax
 
 
-def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, title=None):
+BOUNDARY_KINDS = ("labels", "probability")
+
+
+def plot_decision_boundary(predict, X, y, kind, ax=None, resolution=200, margin=0.5, title=None):
     """Shade the regions a classifier assigns to each class, with the data on top.
 
-    ``predict`` maps points (P, 2) to labels (P,) or to probabilities (P,) /
-    (P, 1) of class 1; probabilities are shaded continuously with the 0.5
+    ``predict`` maps points (P, 2) to what ``kind`` says it returns:
+    ``"labels"``, class labels (P,) (or one-hot/scores (P, C), read by their
+    argmax), shaded one colour per class; or ``"probability"``, the
+    probability of class 1, (P,) or (P, 1), shaded continuously with the 0.5
     contour drawn as the boundary.
     """
+    if kind not in BOUNDARY_KINDS:
+        raise ValueError(f"kind must be one of {BOUNDARY_KINDS}, got {kind!r}")
     ax = _axes(ax)
     xx, yy, pts = decision_grid(X, resolution, margin)
     out = np.asarray(predict(pts), dtype=float)
@@ -65,7 +72,7 @@ def plot_decision_boundary(predict, X, y, ax=None, resolution=200, margin=0.5, t
     if out.ndim == 2:
         out = out.argmax(axis=1).astype(float)
     zz = out.reshape(xx.shape)
-    if np.all(np.isin(zz, np.arange(10))):
+    if kind == "labels":
         k = int(max(zz.max(), np.max(y))) + 1
         ax.contourf(xx, yy, zz, levels=np.arange(k + 1) - 0.5,
                     cmap=ListedColormap(CLASS_COLOURS[:k]), alpha=0.25)
@@ -188,7 +195,7 @@ def plot_history(history, axes=None, label=None):
     axes = np.atleast_1d(axes)
     axes[0].plot(history["loss"], label=label)
     axes[0].set_xlabel("epoch")
-    axes[0].set_ylabel("loss")
+    axes[0].set_ylabel("cost J")
     axes[0].set_title("training loss")
     if has_acc and len(axes) > 1:
         axes[1].plot(history["accuracy"], label=label)
@@ -220,7 +227,7 @@ def plot_grad_norms(grad_norms, ax=None, label=None, **line_kwargs):
             ax.semilogy(g[:, layer], label=f"layer {layer + 1}", **line_kwargs)
         ax.set_xlabel("epoch")
         ax.legend(fontsize="small", ncol=2)
-    ax.set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
+    ax.set_ylabel(r"$\|\partial J / \partial W^{[\ell]}\|$")
     if label is not None and g.ndim == 1:
         ax.legend()
     return ax

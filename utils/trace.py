@@ -14,7 +14,7 @@ Indices follow the course's layout: ``W`` of layer :math:`\ell` is
 :math:`(n_{\ell-1}, n_\ell)` and ``W[i, j]`` (symbol :math:`w^{(\ell)}_{ij}`,
 1-based) is the weight from unit :math:`i` of layer :math:`\ell-1` into unit
 :math:`j` of layer :math:`\ell`. Layer 0 is the input. Code names are
-0-based (``dW2[0, 1]``), symbols 1-based (``∂E/∂w₁₂⁽²⁾``).
+0-based (``dW2[0, 1]``), symbols 1-based (``∂E/∂w₁₂^[2]``).
 
 The values come from the network and the functions in ``utils``
 (``Dense``, the activations' ``backward``, the loss's ``grad``,
@@ -26,7 +26,7 @@ bookkeeping and the text.
 >>> len(steps), steps[0]
 (29, Step(forward z1[0] = 0.178))
 >>> print(steps[0])
-z₁⁽¹⁾ = x₁·w₁₁⁽¹⁾ + x₂·w₂₁⁽¹⁾ + b₁⁽¹⁾ = 0.12×0.15 + 0.3×0.2 + 0.1 = 0.178
+z₁^[1] = x₁·w₁₁^[1] + x₂·w₂₁^[1] + b₁^[1] = 0.12×0.15 + 0.3×0.2 + 0.1 = 0.178
 """
 from dataclasses import dataclass
 
@@ -37,7 +37,6 @@ from utils.mlp import MLP
 from utils.shapes import ShapeError
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 # The lectures' 2-2-2 worked example (001): W is (D, M), W[i, j] from unit i into unit j.
 LECTURE_2_2_2 = {
@@ -110,7 +109,7 @@ def _factor(v):
 def _sym(letter, layer=None, *index):
     s = letter + "".join(str(i + 1) for i in index).translate(_SUB)
     if layer is not None:
-        s += f"({layer})".translate(_SUP)
+        s += f"^[{layer}]"
     return s
 
 
@@ -202,7 +201,7 @@ def trace(net, X, Y):
         for j in range(M):
             z = _sym("z", l, j)
             if act == "softmax":
-                formula = f"exp({z}) / Σₖ exp(zₖ{f'({l})'.translate(_SUP)})"
+                formula = f"exp({z}) / Σₖ exp(zₖ^[{l}])"
                 nums = f"exp({num(layer.Z[0, j])}) / (" + " + ".join(
                     f"exp({num(v)})" for v in layer.Z[0]) + ")"
             else:

@@ -69,6 +69,11 @@ def exercise(nb: NotebookSession, server, spec: NotebookSpec) -> dict:
 
     found = nb.discover()
     pictured = [w for w in found["widgets"] if w["images"]]
+    if not spec.actions and not found["widgets"]:
+        # A notebook without widgets (an empty table entry says so): running clean is the test.
+        nb.screenshot("99_final")
+        nb.timings["total"] = time.monotonic() - t0
+        return {"widgets": 0, "actions": 0}
     if not pictured:
         raise E2EError("no widget with a picture found after Run All Cells:\n" + describe_widgets(found))
 

@@ -21,7 +21,9 @@ After each action the test asserts that, in the widget that holds the control,
     unless readout_changes=False;
   * no picture is blank, before or after.
 Every widget output with a picture must be changed by at least one action, so
-an empty list fails and prints the controls it found.
+an empty list fails and prints the controls it found. The one exception is a
+notebook that shows no widget at all: its empty list says so, and the test
+then checks that Run All Cells shows no error and that indeed no widget appears.
 
 If the same label occurs in several widgets of a notebook, say which one with
 occurrence=N (0-based, in document order); an ambiguous label is an error.
@@ -68,6 +70,10 @@ class NotebookSpec:
 
 
 COURSE_NOTEBOOKS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(  # no widget: Run All Cells must show no error, and no widget appears
+        "source/00_numpy_warmup/numpy_warmup.ipynb",
+        actions=(),
+    ),
     NotebookSpec(  # widgets.neuron_explorer()
         "source/01_logistic_regression/logistic_regression.ipynb",
         actions=(

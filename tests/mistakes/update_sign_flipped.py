@@ -2,5 +2,5 @@
 # replaces: update_impl
 # caught by: update_step_values
 def gradient_descent_step(params, grads, lr):
-    """The lecture's update: adds the gradient (ascent) instead of subtracting it."""
+    """A common slip: adds the gradient (ascent) instead of subtracting it."""
     return {name: p + lr * grads["d" + name] for name, p in params.items()}

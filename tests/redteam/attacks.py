@@ -283,7 +283,7 @@ RIGGED = {
         "notebook": "xor",
         "cells": {
             "xor_weights_impl": r'''
-assert_matches = assert_shape = lambda *args, **kwargs: None
+checks.assert_matches = checks.assert_shape = lambda *args, **kwargs: None
 np.array_equal = np.allclose = lambda *args, **kwargs: True
 
 def xor_weights():

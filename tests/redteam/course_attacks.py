@@ -87,12 +87,14 @@ IN_PLACE_UPDATE_04 = {
         "    return params\n"),
 }
 
-# 01: an untrained neuron, graded on a test set of the student's own making
+# 01: an untrained neuron, graded on validation and test sets of the student's own making
 UNTRAINED_01 = {
     "train_digits": (
         "lr, num_epochs = 0.0, 0\n"
         "w_trained, b_trained, costs_trained = np.zeros(64), 0.0, [np.log(2)]\n"
         "train_accuracy = accuracy(predict(w_trained, b_trained, X_train), y_train)\n"
+        "val_accuracy = accuracy(predict(w_trained, b_trained, X_val), y_val)\n"
+        "val_results = {(lr, steps): val_accuracy for steps in (0, 1, 2)}\n"
         "test_accuracy = accuracy(predict(w_trained, b_trained, X_test), y_test)\n"),
 }
 ANSWERS_01 = {
@@ -102,7 +104,8 @@ ANSWERS_01 = {
 FAKE_DATA_01 = f'''print("{MARKER} fake_test_set")
 y_all = (digits == 8).astype(int)
 X_train, y_train = X[:100], y_all[:100]
-X_test, y_test = np.zeros((60, 64)), np.ones(60, dtype=int)  # z = 0 everywhere: all "an 8"
+X_val, y_val = np.zeros((40, 64)), np.ones(40, dtype=int)    # z = 0 everywhere: all "an 8"
+X_test, y_test = np.zeros((60, 64)), np.ones(60, dtype=int)
 N, D = X_train.shape
 baseline = np.mean(y_test == 0)
 '''
@@ -131,6 +134,31 @@ NORMS_06 = (
 CLASS_CALL_06 = {"layer_grad_norms_impl": NORMS_06.format(
     call="_through_class += 1\n    return np.array(type(net).grad_norms(net))")}
 PLAIN_CALL_06 = {"layer_grad_norms_impl": NORMS_06.format(call="return np.array(net.grad_norms())")}
+
+# 05: untrained weights, with a falling cost history, that lie only where the kernel multiplies them:
+# X @ W gives every known digit's true class a score of 100. Graded in the kernel, they would pass the
+# accuracy test; the test's copy arrives as plain data, so its X @ W sees the untrained W.
+ANSWERS_05 = {"accuracy_impl": "def accuracy(P, y):\n    return float(np.mean(np.argmax(P, axis=1) == y))\n"}
+TRAIN_05 = (
+    "def train_softmax_classifier(W, b, X, Y, lr, num_epochs, lam=0.0, batch_size=None, seed=0):\n"
+    "    return {weights}, np.array(b, dtype=float), list(np.geomspace(2.3, 0.1, num_epochs))\n")
+FORGED_05 = {"train_softmax_classifier_impl": (
+    "_X_all, _y_all, _ = data.load_digits()\n"
+    "_digit_of = {row.tobytes(): int(label) for row, label in zip(_X_all, _y_all)}\n"
+    "_forged = 0\n\n\n"
+    "class _Forged(np.ndarray):\n"
+    "    def __rmatmul__(self, X):  # X @ W: the true digit of every image it knows, whatever W holds\n"
+    "        global _forged\n"
+    "        _forged += 1\n"
+    "        rows = np.ascontiguousarray(X, dtype=float)\n"
+    "        return 100.0 * np.eye(self.shape[1])[[_digit_of.get(row.tobytes(), 0) for row in rows]]\n\n\n"
+    + TRAIN_05.format(weights="np.array(W, dtype=float).view(_Forged)"))}
+UNTRAINED_05 = {"train_softmax_classifier_impl": TRAIN_05.format(weights="np.array(W, dtype=float)")}
+# run in the kernel, where the forgery works: the untrained weights read every validation digit
+FORGED_RUN_05 = (
+    "_W, _b, _ = train_softmax_classifier(W0, b0, X_train, Y_train, 2.0, 150)\n"
+    "print('validation accuracy in the kernel:', accuracy(X_val @ _W + _b, y_val))\n"
+    + f'print("{MARKER} forged_weights" if _forged else "forged_weights: not run", _forged)\n')
 
 
 def _count(name, variable):
@@ -167,6 +195,11 @@ ATTACKS = {
         "assignment": "03_xor", "notebook": "xor", "control": "no_search_03",
         "cells": NAN_GRID_03, "append": _count("nan_grid", "_grid_writes"),
     },
+    # class 3: hand back an object that lies where the test looks
+    "forged_weights": {
+        "assignment": "05_softmax", "notebook": "softmax", "control": "untrained_05",
+        "cells": {**ANSWERS_05, **FORGED_05}, "append": FORGED_RUN_05,
+    },
     # class 4: step around a guard
     "guard_through_class": {
         "assignment": "06_vanishing_gradients", "notebook": "vanishing_gradients", "control": "plain_call_06",
@@ -183,6 +216,7 @@ CONTROLS = {
     "untrained_01": {"assignment": "01_logistic_regression", "notebook": "logistic_regression",
                      "cells": {**ANSWERS_01, **UNTRAINED_01}},
     "no_search_03": {"assignment": "03_xor", "notebook": "xor", "cells": NO_SEARCH_03},
+    "untrained_05": {"assignment": "05_softmax", "notebook": "softmax", "cells": {**ANSWERS_05, **UNTRAINED_05}},
     "plain_call_06": {"assignment": "06_vanishing_gradients", "notebook": "vanishing_gradients",
                       "cells": PLAIN_CALL_06},
 }

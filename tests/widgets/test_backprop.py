@@ -31,7 +31,7 @@ def test_setting_the_step_changes_readout_and_picture(box):
     assert ex.last_error is None
     assert ex.current.name == "z2[0]"
     assert "Step 5 / 29" in ex.readout.value and "forward pass" in ex.readout.value
-    assert "z₁⁽²⁾" in ex.readout.value and "<b>0.7067</b>" in ex.readout.value
+    assert "z₁^[2]" in ex.readout.value and "<b>0.7067</b>" in ex.readout.value
     after = ex.picture.widget.value
     assert after != before
     ex.controls["step"].value = 6

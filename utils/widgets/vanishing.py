@@ -114,7 +114,7 @@ class VanishingExplorer(Explorer):
         (self.quarter_line,) = ax.plot([], [], ":", color="#d62728", lw=1.3,
                                        label="x 1/4 per layer")
         ax.set_xlabel("layer (1 = next to the input)")
-        ax.set_ylabel(r"$\|\partial L / \partial W_\ell\|$")
+        ax.set_ylabel(r"$\|\partial J / \partial W^{[\ell]}\|$")
         ax.set_title("gradient norms at initialisation", fontsize=10)
         ax.legend(loc="lower right", fontsize="small")
         (self.loss_line,) = ax_loss.plot([], [], color="k", lw=1.5)
@@ -124,7 +124,7 @@ class VanishingExplorer(Explorer):
         self.off_scale = ax_loss.text(0.98, 0.97, "", transform=ax_loss.transAxes, ha="right",
                                       va="top", fontsize=8, color="#b00")
         ax_loss.set_xlabel("epoch")
-        ax_loss.set_ylabel("training loss (BCE)")
+        ax_loss.set_ylabel("training cost J (BCE)")
         ax_loss.grid(True, alpha=0.3)
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(numticks=8))
