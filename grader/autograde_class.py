@@ -427,4 +427,7 @@ def grade_here(coursedir, assignment, students, expected, force, extra, cap):
     return results
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main, so that its exceptions are the ones grader.parallel raises
+    from grader.autograde_class import main as run
+
+    sys.exit(run())

@@ -51,10 +51,12 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from grader import gradebook, integrity, sandbox
 from grader.autograde_class import (
+    ENVIRONMENT_BROKEN,
     EnvironmentBroken,
     check_submission,
     incidents,
     judge_run,
+    progress,
     read_scores,
     zero_missing_submission,
 )
@@ -103,6 +105,12 @@ def course_bundle(root, assignment):
             files[name] = fh.read()
     for kind in ("source", "release"):
         files.update(_read_tree(root, os.path.join(kind, assignment)))
+    missing = [name.replace("source/", "release/", 1) for name in files
+               if name.startswith("source/") and name.endswith(".ipynb")
+               and name.replace("source/", "release/", 1) not in files]
+    if missing:  # the canonical notebook every submission is planned from
+        raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: {', '.join(missing)} missing, so no submission can be "
+                                "planned from it; run `make release` (python -m grader.release)")
     return files
 
 
@@ -158,12 +166,15 @@ def _scratch_root(bundle, assignment, duedate):
         reply = _ZYGOTE.ask({"op": "run", "root": root, "cap": 600,
                              "args": ["generate_assignment", assignment, "--force"]})
         if reply["status"] != 0:
-            raise EnvironmentBroken(f"grading stopped, the grading environment is broken: the worker could not "
-                                    f"load {assignment} into its gradebook:\n{reply['log'][-2000:]}")
+            raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: the worker could not load {assignment} into its "
+                                    f"gradebook:\n{reply['log'][-2000:]}")
+        for name, data in bundle.items():  # plan from the coordinator's release, exactly
+            if name.startswith("release/"):
+                with open(os.path.join(root, name), "wb") as fh:
+                    fh.write(data)
         reply = _ZYGOTE.ask({"op": "prepare", "root": root})
         if reply["op"] == "error":
-            raise EnvironmentBroken(f"grading stopped, the grading environment is broken on a worker: "
-                                    f"{reply['error']}")
+            raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN} on a worker: {reply['error']}")
         _ROOTS[key] = root
     from grader.course import course_directory
 
@@ -190,6 +201,8 @@ def _submission_record(gb, assignment, student):
 
 def grade_task(task, bundle):
     """Grade one submission on this worker and return the result as data (runs in a Dask task)."""
+    # a worker grades into its own scratch gradebook, never the course's: only the coordinator writes that
+    os.environ.pop(gradebook.ENV, None)
     mine = course_version()
     if mine != task["version"]:
         raise VersionMismatch(f"this worker runs course code {mine}; the coordinator runs {task['version']}")
@@ -278,11 +291,6 @@ def _graded_already(coursedir, assignment, student, files_digest, record):
     return os.path.isdir(coursedir.format_path(coursedir.autograded_directory, student, assignment))
 
 
-def _eta(seconds):
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
 def start_cluster(workers, scheduler=None):
     """Return (client, cluster, where): a Dask client on a new local cluster, or on `scheduler`."""
     import dask
@@ -302,7 +310,7 @@ def start_cluster(workers, scheduler=None):
 def _has_dashboard():
     import importlib.util
 
-    return importlib.util.find_spec("bokeh") is not None
+    return importlib.util.find_spec("bokeh") is not None  # Dask's dashboard needs it
 
 
 def grade_class(coursedir, assignment, students, expected, workers=None, scheduler=None, force=False,
@@ -314,6 +322,7 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
+    files_of_course = course_bundle(coursedir.root, assignment)  # before any worker: it may be incomplete
     client, cluster, where = start_cluster(workers, scheduler)
     try:
         version = course_version()
@@ -323,12 +332,12 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             raise VersionMismatch("refusing workers whose course code differs from the coordinator's ("
                                   + version + "): " + "; ".join(f"{a} runs {v}" for a, v in wrong.items()))
         out(f"grading on {where}: {len(seen)} worker(s), course code {version}", flush=True)
-        dashboard = client.dashboard_link if (cluster is None or _has_dashboard()) else None
+        dashboard = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
         if dashboard:
             out(f"Dask dashboard: {dashboard}", flush=True)
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             due = gb.find_assignment(assignment).duedate
-        bundle = client.scatter(course_bundle(coursedir.root, assignment), broadcast=True, hash=False)
+        bundle = client.scatter(files_of_course, broadcast=True, hash=False)
         record_path = os.path.join(coursedir.root, "grader", "logs", assignment, RECORD)
         record = _load_record(record_path)
         results, futures, pending = {}, {}, {}
@@ -371,13 +380,7 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
                     _save_record(record_path, record)
             done += 1
             failed += result.status == "failed"
-            rate = done / max(time.monotonic() - begun, 1e-9) * 60
-            outcome = (f"graded {result.score - result.penalty:g}/{result.max_score:g}"
-                       if result.status == "graded" else result.status)
-            out(f"[{done}/{total}] {student}: {outcome} ({result.seconds:.1f} s)"
-                + (f": {result.reason}" if result.reason else "")
-                + f" | done {done}, failed {failed}, left {total - done}, {rate:.1f}/min"
-                + (f", about {_eta((total - done) / rate * 60)} left" if total > done else ""), flush=True)
+            out(progress(student, result, done, total, failed, begun), flush=True)
         return [results[s] for s in students], dashboard
     finally:
         client.close()

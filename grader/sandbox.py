@@ -415,6 +415,9 @@ class SandboxKernelManager(AsyncKernelManager):
               "--setenv", "PATH", "/usr/bin:/bin",
               "--setenv", "LANG", "C.UTF-8",
               "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+              # the course package as the grader imports it, whether installed or on its PYTHONPATH
+              "--setenv", "PYTHONPATH", ":".join(dict.fromkeys(
+                  os.path.dirname(os.path.realpath(p)) for p in self.readonly_paths)),
               "--setenv", "MPLBACKEND", "module://matplotlib_inline.backend_inline",
               "--setenv", "MPLCONFIGDIR", "/tmp/mpl",
               "--setenv", "OPENBLAS_NUM_THREADS", str(self.blas_threads),

@@ -15,8 +15,10 @@ the course configuration, the font cache, the kernel spec, and the check that
 a confined kernel imports this worker's own `utils`. `run` is
 grader.autograde_class.run_forked: `nbgrader ARGS` in a child forked from
 here, in its own session, killed with its process group after `cap` seconds.
-When stdin closes (the Dask worker died or shut down), the zygote exits, and
-so does its running child: the child's parent-death signal is SIGKILL.
+When the Dask worker dies or shuts down, the zygote gets SIGTERM (its
+parent-death signal) and exits cleanly: it kills its running child's process
+group and removes the child's temporary folders. A child whose zygote is gone
+gets SIGKILL.
 """
 
 import ctypes
@@ -28,18 +30,21 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent():
-    """Ask Linux to SIGKILL this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
+def die_with_parent(sig=signal.SIGKILL):
+    """Ask Linux to send `sig` to this process when its parent dies (prctl PR_SET_PDEATHSIG)."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
     except (OSError, AttributeError):  # not Linux: the stdin EOF still ends the zygote
         pass
 
 
 def main():
-    die_with_parent()
-    from grader import autograde_class, sandbox
+    from grader import autograde_class, sandbox, scratch
     from grader.course import load_config
+
+    # the worker gone: SIGTERM, a clean exit that kills the running child and removes its folders
+    scratch.stop_on_sigterm()
+    die_with_parent(signal.SIGTERM)
 
     out = sys.stdout
     sys.stdout = sys.stderr  # only replies go to stdout
