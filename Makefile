@@ -1,6 +1,7 @@
 # The two commands:
 #   make lab    set up, then open the course in JupyterLab
 #   make test   set up, then run the whole test suite (what CI runs)
+#   make check  the fast tier (lint and unit tests, under a minute), for every change
 # Everything installs into .venv from this folder's own files.
 
 PYTHON ?= python3
@@ -20,7 +21,7 @@ WORKERS ?=
 # Debian packages the tests need: Chromium for the browser tests, bubblewrap for
 # the confined autograder, PostgreSQL for the gradebook tests (started by the tests).
 
-.PHONY: lab test setup system-deps bench clean \
+.PHONY: lab test check setup system-deps bench clean \
         release check-release autograde feedback export bench-autograde
 
 FIRST_NOTEBOOK = release/00_numpy_warmup/numpy_warmup.ipynb
@@ -34,7 +35,14 @@ lab: setup
 	    --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
 
 test: setup system-deps
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The fast tier, under a minute: lint, then the unit tests of utils, the widgets, the
+# grader's pure parts and the course's static checks. Run it on every change.
+check: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q tests/utils tests/widgets tests/grader tests/course
 
 setup: $(STAMP)
 
@@ -77,13 +85,13 @@ export: setup           ## grades to grader/grades.csv, item analysis to grader/
 	$(BIN)/python -m grader.item_analysis
 
 bench-autograde: setup  ## autograde time per notebook against bare kernel execution
-	$(BIN)/python tests/bench_autograde.py
+	$(BIN)/python -m tests.bench_autograde
 
 # Speed of utils against PyTorch (CPU) and scikit-learn; installs the comparison libraries.
 bench: setup
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	@# OpenBLAS core-type overrides (set on some machines) slow numpy; measure without them.
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python tests/benchmark.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m tests.benchmark
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/artifacts

@@ -1,6 +1,6 @@
 """Benchmark: autograde time per notebook against bare kernel execution.
 
-    python tests/bench_autograde.py [--toy] [--repeat N] [--class-size C] [ASSIGNMENT ...]
+    python -m tests.bench_autograde [--toy] [--repeat N] [--class-size C] [ASSIGNMENT ...]
 
 For each assignment, in a scratch copy of the course, the reference solution
 is submitted by C students and graded with the real commands, timed from
@@ -35,20 +35,17 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+import nbformat
+from nbclient import NotebookClient
 
-import nbformat  # noqa: E402
-from conftest_grading import TOY_SOURCE, make_scratch_course, nbgrader_ok  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from grader.course import (  # noqa: E402
+from grader.course import (
     assignments,
     load_config,
     nbgrader_env,
     notebooks,
     run_nbgrader,
 )
+from tests.grading.course_copy import TOY_SOURCE, make_scratch_course, nbgrader_ok
 
 TARGET = 1.5
 CONFINED_TARGET = 1.2
@@ -73,7 +70,7 @@ def bare_seconds(path, timeout):
 def class_run(root, assignment, students, *args):
     """Grade the class with the class runner; return (seconds in all, seconds per student)."""
     start = time.perf_counter()
-    command = ["-m", "grader.autograde_class", assignment, "--force", "--root", root, *args]
+    command = ["-m", "grader.autograde_class", assignment, "--force", "--root", root, "--workers", "1", *args]
     run = subprocess.run(
         [sys.executable, *command], cwd=root, env=nbgrader_env(), capture_output=True, text=True
     )

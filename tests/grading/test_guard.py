@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest_grading import REPO, TOY_SOURCE, make_scratch_course, nbgrader_ok
 
 from grader.course import course_directory, nbgrader_env
+from tests.grading.course_copy import REPO, TOY_SOURCE, make_scratch_course, nbgrader_ok
 
 pytestmark = pytest.mark.grading
 

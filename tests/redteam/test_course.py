@@ -17,13 +17,17 @@ import sys
 
 import nbformat
 import pytest
-from conftest_grading import grade_id, gradebook_grades, make_scratch_course, read_nb, write_nb
 
 from grader.check_release import secret_lines
 from grader.course import nbgrader_env
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redteam.course_attacks import ATTACKS, CONTROLS, MARKER  # noqa: E402
+from tests.grading.course_copy import (
+    grade_id,
+    gradebook_grades,
+    make_scratch_course,
+    read_nb,
+    write_nb,
+)
+from tests.redteam.course_attacks import ATTACKS, CONTROLS, MARKER
 
 pytestmark = pytest.mark.grading
 ASSIGNMENTS = sorted({spec["assignment"] for spec in ATTACKS.values()})

@@ -14,7 +14,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest_grading import (
+
+from grader.course import nbgrader_env
+from tests.grading.course_copy import (
     TOY_SOURCE,
     course_cases,
     grade_id,
@@ -24,9 +26,7 @@ from conftest_grading import (
     read_nb,
     write_nb,
 )
-from wrong_answers import WRONG_ANSWERS, WRONG_VARIANTS
-
-from grader.course import nbgrader_env
+from tests.grading.wrong_answers import WRONG_ANSWERS, WRONG_VARIANTS
 
 pytestmark = pytest.mark.grading
 

@@ -20,7 +20,10 @@ import sys
 import uuid
 
 import pytest
-from conftest_grading import (
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.course import course_directory, nbgrader_env
+from tests.grading.course_copy import (
     TOY_SOURCE,
     gradebook_grades,
     make_scratch_course,
@@ -28,9 +31,6 @@ from conftest_grading import (
     read_nb,
     write_nb,
 )
-from nbgrader.api import Gradebook, MissingEntry
-
-from grader.course import course_directory, nbgrader_env
 
 pytestmark = [pytest.mark.grading,
               pytest.mark.skipif(os.geteuid() != 0, reason="plays three Unix users: needs root, as CI has")]

@@ -6,7 +6,12 @@ import os
 
 import nbformat
 import pytest
-from conftest_grading import (
+
+from grader.check_release import check_release
+from grader.course import assignments
+from grader.release import stale_files
+from grader.validate_course import validate_course
+from tests.grading.course_copy import (
     COURSE_ROOT,
     TOY_SOURCE,
     grade_id,
@@ -14,11 +19,6 @@ from conftest_grading import (
     nbgrader_ok,
     read_nb,
 )
-
-from grader.check_release import check_release
-from grader.course import assignments
-from grader.release import stale_files
-from grader.validate_course import validate_course
 
 TOY, NOTEBOOK = "00_toy", "toy"
 REAL_COURSE = pytest.mark.skipif(

@@ -1,4 +1,4 @@
-"""Fixtures for the grading tests: scratch copies of the course and student submissions.
+"""Scratch copies of the course and student submissions, for the grading and red-team tests.
 
 The tests run the real nbgrader commands on a scratch copy of a course root.
 The course root is this repository unless GRADING_COURSE_ROOT names another.
@@ -13,17 +13,14 @@ import subprocess
 import sys
 
 import nbformat
+from nbgrader.api import Gradebook
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from grader.course import assignments, course_directory, nbgrader_env, notebooks, run_nbgrader
+from tests.grading.wrong_answers import WRONG_ANSWERS
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COURSE_ROOT = os.path.abspath(os.environ.get("GRADING_COURSE_ROOT", REPO))
 TOY_SOURCE = os.path.join(REPO, "tests", "grading", "toy_course", "source")
-sys.path.insert(0, REPO)
-sys.path.insert(0, os.path.join(REPO, "tests", "grading"))
-
-from nbgrader.api import Gradebook  # noqa: E402
-from wrong_answers import WRONG_ANSWERS  # noqa: E402
-
-from grader.course import assignments, course_directory, nbgrader_env, notebooks, run_nbgrader  # noqa: E402
 
 GENERATED = (
     "submitted",

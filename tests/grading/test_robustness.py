@@ -11,7 +11,9 @@ import tempfile
 import time
 
 import pytest
-from conftest_grading import (
+
+from grader.course import load_config, run_nbgrader
+from tests.grading.course_copy import (
     COURSE_ROOT,
     TOY_SOURCE,
     grade_id,
@@ -22,8 +24,6 @@ from conftest_grading import (
     run_nbgrader_module,
     write_nb,
 )
-
-from grader.course import load_config, run_nbgrader
 
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
 BROKEN_PREDICT = {

@@ -28,7 +28,10 @@ import uuid
 
 import nbformat
 import pytest
-from conftest_grading import (
+from nbgrader.api import Gradebook
+
+from grader.course import course_directory, nbgrader_env
+from tests.grading.course_copy import (
     TOY_SOURCE,
     grade_id,
     make_scratch_course,
@@ -36,12 +39,7 @@ from conftest_grading import (
     read_nb,
     write_nb,
 )
-from nbgrader.api import Gradebook
-
-from grader.course import course_directory, nbgrader_env
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from redteam.attacks import (  # noqa: E402
+from tests.redteam.attacks import (
     APPENDED,
     ATTACKS,
     FORGED_CELL,

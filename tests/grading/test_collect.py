@@ -7,10 +7,10 @@ import sys
 import zipfile
 
 import pytest
-from conftest_grading import TOY_SOURCE, gradebook_grades, make_scratch_course, nbgrader_ok
 from nbgrader.api import Gradebook
 
 from grader.course import course_directory, nbgrader_env
+from tests.grading.course_copy import TOY_SOURCE, gradebook_grades, make_scratch_course, nbgrader_ok
 
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
 

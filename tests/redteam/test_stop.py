@@ -18,7 +18,10 @@ import time
 import uuid
 
 import pytest
-from conftest_grading import (
+from nbgrader.api import MissingEntry
+
+from grader.course import nbgrader_env
+from tests.grading.course_copy import (
     TOY_SOURCE,
     grade_id,
     gradebook_grades,
@@ -27,9 +30,6 @@ from conftest_grading import (
     read_nb,
     write_nb,
 )
-from nbgrader.api import MissingEntry
-
-from grader.course import nbgrader_env
 
 pytestmark = pytest.mark.grading
 ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
@@ -103,8 +103,9 @@ def _start_and_stop(command, root, env, tag):
 
 
 @pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
-                         ids=["nbgrader-autograde", "class-runner"])
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
+                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
 def test_a_stopped_run_leaves_nothing_behind(course, command):
     """Does SIGTERM end the run with no sandbox or worker folder left and no student process alive?"""
     root, env = course
@@ -120,8 +121,9 @@ def test_a_stopped_run_leaves_nothing_behind(course, command):
 
 
 @pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
-                         ids=["nbgrader-autograde", "class-runner"])
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
+                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
 def test_a_broken_environment_stops_the_run_and_records_no_grade(course, command):
     """Without the release notebook to plan from, does grading stop at once, say why, and grade no one?"""
     root, env = course
@@ -153,8 +155,9 @@ def _grades_recorded(root, students):
 
 
 @pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force"]],
-                         ids=["nbgrader-autograde", "class-runner"])
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
+                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
+                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
 def test_a_sandbox_that_cannot_import_utils_is_refused_before_any_grade(course, command):
     """When the confined kernel cannot import the course package, does the run stop before any grade, naming both sides?"""
     root, env = course
@@ -184,8 +187,8 @@ def test_an_instructor_cell_that_fails_before_student_code_stops_the_run(tmp_pat
                    cwd=root, env=env, capture_output=True, check=True)
     submit(root, "first", QUICK)
     submit(root, "second", QUICK)
-    run = subprocess.run([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT], cwd=root, env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "1"], cwd=root,
+                         env=env, capture_output=True, text=True, timeout=300)
     out = run.stdout + run.stderr
     assert run.returncode == 2, out[-2000:]
     assert "the course's `setup` cell failed in the sandbox before any student code ran" in out, out[-2000:]
@@ -200,7 +203,7 @@ def test_the_class_runner_notices_a_gradebook_changed_between_two_students(cours
     submit(root, "a_first", QUICK)
     submit(root, "b_slow", "import time\ntime.sleep(6)\n\n" + QUICK)  # a window while b is graded
     submit(root, "c_last", QUICK)
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT], cwd=root, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "1"], cwd=root, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
     for line in proc.stdout:

@@ -1,6 +1,6 @@
 """Autograde round trip: real nbgrader commands on a scratch copy of the course.
 
-For each assignment (see conftest_grading.course_cases) one module-scoped
+For each assignment (see tests/grading/course_copy.py, course_cases) one module-scoped
 fixture releases the assignment, plants one submission per scenario and
 grades the class with `python -m grader.autograde_class`, which runs
 `nbgrader autograde --student` per student. The tests then read nbgrader's
@@ -13,7 +13,11 @@ import math
 import os
 
 import pytest
-from conftest_grading import (
+from nbgrader.api import Gradebook
+
+from grader.check_release import secret_lines
+from grader.course import course_directory
+from tests.grading.course_copy import (
     DUE_DATE,
     LATE_SECONDS,
     TOY_SOURCE,
@@ -26,10 +30,6 @@ from conftest_grading import (
     read_nb,
     run_nbgrader_module,
 )
-from nbgrader.api import Gradebook
-
-from grader.check_release import secret_lines
-from grader.course import course_directory
 
 pytestmark = pytest.mark.grading
 

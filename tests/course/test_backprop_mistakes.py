@@ -1,6 +1,6 @@
 """Do the hidden tests of notebook 4 catch typical wrong gradients, and name the mistake?
 
-Each file in ``tests/mistakes/`` is a solution cell with one deliberate mistake
+Each file in ``tests/course/mistakes/`` is a solution cell with one deliberate mistake
 (its header names the kind, the cell it replaces and the test cells that must
 catch it). Here the SOURCE notebook's code cells are run with plain ``exec`` in
 one namespace, the wrong cell in place of the solution. Every test cell is run
@@ -15,9 +15,9 @@ import matplotlib
 import nbformat
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "source" / "04_backprop" / "backprop.ipynb"
-MISTAKES = sorted((ROOT / "tests" / "mistakes").glob("*.py"))
+MISTAKES = sorted((ROOT / "tests" / "course" / "mistakes").glob("*.py"))
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS\n?", re.S)
 
 

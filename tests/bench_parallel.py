@@ -1,0 +1,175 @@
+"""Benchmark: a synthetic class graded one by one, on local Dask workers, and on a separate cluster.
+
+    python -m tests.bench_parallel [--students 40] [--workers 2 3] [ASSIGNMENT ...]
+
+In a scratch copy of the course, every student submits every assignment: a
+mix of the reference solution (40 %), a realistic wrong answer
+(tests/grading/wrong_answers.py, 30 %), the blank release (20 %) and a broken
+notebook (10 %, half a file). The class is then graded, side by side in one
+run, three ways, each into a fresh gradebook, timed from outside:
+
+* (a) sequential: `grader.autograde_class A --workers 1`, one submission after another;
+* (b) local workers: `grader.autograde_class A --workers W` (a local Dask cluster);
+* (c) a cluster: a Dask scheduler and 2 workers started as separate processes,
+  graded with `--scheduler`.
+
+It prints the seconds of each, the ratios a/b (target: at least 1.8 with 2
+workers on 2 cores) and c/b (target: within 10 %), notebooks graded per minute
+per core, and which worker count was fastest. Not a test: it only reports.
+"""
+
+import argparse
+import copy
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from grader.course import assignments, nbgrader_env, notebooks
+from tests.grading.course_copy import (
+    COURSE_ROOT,
+    grade_id,
+    make_scratch_course,
+    nbgrader_ok,
+    read_nb,
+    write_nb,
+)
+from tests.grading.wrong_answers import WRONG_ANSWERS
+
+KINDS = ["reference"] * 4 + ["wrong"] * 3 + ["blank"] * 2 + ["broken"]  # the class's mix, per 10 students
+
+
+def build_class(root, names, students):
+    """Submit, for every student and assignment, a submission of the student's kind; return the counts."""
+    counts = {}
+    for assignment in names:
+        source = {n: read_nb(os.path.join(root, "source", assignment, n + ".ipynb"))
+                  for n in notebooks(os.path.join(root, "source", assignment))}
+        release = {n: read_nb(os.path.join(root, "release", assignment, n + ".ipynb")) for n in source}
+        for s in range(students):
+            kind = KINDS[(s + names.index(assignment)) % len(KINDS)]
+            nbs = copy.deepcopy(release if kind == "blank" else source)
+            if kind == "wrong" and assignment in WRONG_ANSWERS:
+                entry = WRONG_ANSWERS[assignment]
+                for cell in nbs[entry["notebook"]].cells:
+                    if grade_id(cell) in entry["cells"]:
+                        cell.source = entry["cells"][grade_id(cell)]
+            folder = os.path.join(root, "grader", "submitted", f"s{s:03d}", assignment)
+            for name, nb in nbs.items():
+                write_nb(nb, folder, name)
+            if kind == "broken":
+                path = os.path.join(folder, next(iter(nbs)) + ".ipynb")
+                with open(path) as fh:
+                    text = fh.read()
+                with open(path, "w") as fh:
+                    fh.write(text[: len(text) // 2])
+            counts[kind] = counts.get(kind, 0) + len(nbs)
+    return counts
+
+
+def fresh_gradebook(root, names):
+    """Remove every grade and autograded file, keep the assignments (the same start for every way)."""
+    for folder in ("autograded", "logs", "feedback"):
+        shutil.rmtree(os.path.join(root, "grader", folder), ignore_errors=True)
+    if os.path.exists(os.path.join(root, "grader", "gradebook.db")):
+        os.remove(os.path.join(root, "grader", "gradebook.db"))
+    nbgrader_ok(root, "generate_assignment", "*", "--force")
+
+
+def grade_all(root, names, *args):
+    """Grade every assignment of the class with the class runner; return the seconds in all."""
+    start = time.perf_counter()
+    for assignment in names:
+        run = subprocess.run([sys.executable, "-m", "grader.autograde_class", assignment, "--force", *args],
+                             cwd=root, env=nbgrader_env(), capture_output=True, text=True)
+        if run.returncode not in (0, 1) or "Summary for" not in run.stdout:
+            raise SystemExit(f"grading {assignment} {' '.join(args)} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    return time.perf_counter() - start
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_cluster(workers, folder):
+    """A Dask scheduler and `workers` workers as separate processes on loopback; return (address, processes)."""
+    port = free_port()
+    env = dict(nbgrader_env(), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    for w in range(workers):
+        own = os.path.join(folder, f"worker-{w}")
+        os.makedirs(own, exist_ok=True)
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
+             "--nworkers", "1", "--local-directory", own], env=dict(env, NN_COURSE_WORKER_DIR=own),
+            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    from distributed import Client
+
+    with Client(f"tcp://127.0.0.1:{port}", timeout="60s") as client:
+        client.wait_for_workers(workers, timeout=120)
+    return f"tcp://127.0.0.1:{port}", procs
+
+
+def stop(procs):
+    for proc in reversed(procs):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in reversed(procs):
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    parser.add_argument("--students", type=int, default=40)
+    parser.add_argument("--workers", type=int, nargs="+", default=[2, 3],
+                        help="local worker counts to try for (b); the first is compared with (a) and (c)")
+    args = parser.parse_args(argv)
+    names = args.assignments or assignments(COURSE_ROOT)
+    folder = tempfile.mkdtemp(prefix="bench-parallel-")
+    try:
+        root = make_scratch_course(os.path.join(folder, "course"))
+        fresh_gradebook(root, names)
+        counts = build_class(root, names, args.students)
+        total = sum(counts.values())
+        print(f"class: {args.students} students x {len(names)} assignments = {total} notebooks "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}); {os.cpu_count()} cores")
+        seconds = {}
+        seconds["a"] = grade_all(root, names, "--workers", "1")
+        print(f"(a) one by one:                       {seconds['a']:7.1f} s", flush=True)
+        for w in args.workers:
+            fresh_gradebook(root, names)
+            seconds[f"b{w}"] = grade_all(root, names, "--workers", str(w))
+            print(f"(b) {w} local workers:                 {seconds[f'b{w}']:7.1f} s", flush=True)
+        fresh_gradebook(root, names)
+        address, procs = start_cluster(2, folder)
+        try:
+            seconds["c"] = grade_all(root, names, "--scheduler", address)
+        finally:
+            stop(procs)
+        print(f"(c) scheduler + 2 worker processes:   {seconds['c']:7.1f} s", flush=True)
+        b = seconds[f"b{args.workers[0]}"]
+        cores = os.cpu_count() or 1
+        print(f"\na / b = {seconds['a'] / b:.2f}x  (target: at least 1.8x with 2 workers on 2 cores)")
+        print(f"c / b = {seconds['c'] / b:.2f}x  (target: within 10 %, so at most 1.10x)")
+        for key, value in seconds.items():
+            print(f"  {key}: {total / value * 60 / cores:.1f} notebooks per minute per core")
+        best = min(args.workers, key=lambda w: seconds[f"b{w}"])
+        print(f"best local worker count on {cores} cores: {best}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

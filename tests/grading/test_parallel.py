@@ -1,0 +1,406 @@
+"""Grading a class in parallel on Dask, into SQLite or a real PostgreSQL, with real processes killed.
+
+Every test grades the toy assignment's class (tests/grading/toy_course: the
+reference, a wrong answer, the untouched release, a late one, a deleted test,
+an edited locked cell, a bad notebook, a renamed one) plus one slow submission,
+with `python -m grader.autograde_class`. The yardstick is the same class graded
+sequentially (`--workers 1`): every parallel, interrupted or resumed run must
+end with the same gradebook.
+"""
+
+import copy
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import nbgrader_env
+from tests.grading.course_copy import (
+    DUE_DATE,
+    REPO,
+    TOY_SOURCE,
+    build_submissions,
+    grade_id,
+    make_scratch_course,
+    read_nb,
+    write_nb,
+)
+
+pytestmark = pytest.mark.grading
+ASSIGNMENT, NOTEBOOK = "00_toy", "toy"
+SLOW = ("import time\ntime.sleep(10)\n\ndef sigmoid(z):\n"
+        "    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n")
+
+
+def snapshot(db_url):
+    """Everything autograding decided, per (student, notebook): time, late penalty, grades, comments."""
+    out = {}
+    with Gradebook(db_url) as gb:
+        for submission in gb.find_assignment(ASSIGNMENT).submissions:
+            stamp = submission.timestamp.isoformat() if submission.timestamp else None
+            for nb in submission.notebooks:
+                out[(submission.student_id, nb.name)] = (
+                    stamp, nb.late_submission_penalty,
+                    sorted((g.name, g.auto_score, bool(g.needs_manual_grade)) for g in nb.grades),
+                    sorted((c.name, c.auto_comment) for c in nb.comments))
+    return out
+
+
+def make_class(folder, db_url=None):
+    """A released toy course with the class submitted; returns (root, env)."""
+    root = make_scratch_course(folder, TOY_SOURCE)
+    env = nbgrader_env()
+    env["TMPDIR"] = str(folder) + "-tmp"
+    os.makedirs(env["TMPDIR"], exist_ok=True)
+    env["NN_TEST_TAG"] = uuid.uuid4().hex  # every process of the run carries it in its environment
+    if db_url:
+        env["NN_COURSE_DB_URL"] = db_url
+    for args in (["generate_assignment", ASSIGNMENT, "--force"],
+                 ["db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE_DATE}"]):
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+    build_submissions(root, ASSIGNMENT)
+    release = read_nb(os.path.join(root, "release", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    slow = copy.deepcopy(release)
+    next(c for c in slow.cells if grade_id(c) == "sigmoid").source = SLOW
+    write_nb(slow, os.path.join(root, "grader", "submitted", "slow", ASSIGNMENT), NOTEBOOK)
+    return root, env
+
+
+def db_url_of(root, env):
+    return env.get("NN_COURSE_DB_URL") or "sqlite:///" + os.path.join(root, "grader", "gradebook.db")
+
+
+def grade(root, env, *args, timeout=600):
+    run = subprocess.run([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, *args], cwd=root, env=env,
+                         capture_output=True, text=True, timeout=timeout)
+    return run.returncode, run.stdout + run.stderr
+
+
+def tagged(tag):
+    """Pids of the processes whose environment carries the test's tag."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if f"NN_TEST_TAG={tag}".encode() in fh.read():
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def wait_gone(tag, seconds=60):
+    deadline = time.monotonic() + seconds
+    while tagged(tag) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = tagged(tag)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+def parent(pid):
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def cmdline(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as fh:
+        return fh.read().replace(b"\0", b" ").decode(errors="replace")
+
+
+def grading_worker(tag, student, coordinator):
+    """The pid of the Dask worker whose sandbox is running `student`'s notebook now, or None.
+
+    The chain is bwrap <- the forked nbgrader child <- the fork server <- the Dask worker;
+    only a process of this test's run that is not the coordinator is ever returned.
+    """
+    mine = set(tagged(tag))
+    for pid in mine:
+        try:
+            if "bwrap" not in cmdline(pid) or f"/autograded/{student}/{ASSIGNMENT}" not in cmdline(pid):
+                continue
+            zygote = parent(parent(pid))
+            worker = parent(zygote)
+            if "grader.zygote" in cmdline(zygote) and worker in mine and worker not in (coordinator, 1):
+                return worker
+        except (OSError, IndexError, ValueError):  # it ended while we looked
+            continue
+    return None
+
+
+@pytest.fixture(scope="module")
+def sequential(tmp_path_factory):
+    """The class graded one submission after another: the yardstick."""
+    root, env = make_class(tmp_path_factory.mktemp("seq") / "course")
+    status, out = grade(root, env, "--workers", "1")
+    assert status == 1 and "bad_json" in out, out[-3000:]  # the bad notebook fails; the run goes on
+    return snapshot(db_url_of(root, env))
+
+
+def test_two_local_workers_grade_as_one_by_one(sequential, tmp_path):
+    """Does a local cluster of 2 workers give every student exactly the sequential run's grades?"""
+    root, env = make_class(tmp_path / "course")
+    status, out = grade(root, env, "--workers", "2")
+    assert status == 1, out[-3000:]
+    assert "grading on a local cluster of 2 worker(s)" in out
+    # the renamed submission has no notebook to send: 8 of the 9 are graded by workers
+    assert re.search(r"\[8/8\] \S+ \.\.\. .* \| done 8, failed 1, left 0, [\d.]+/min", out), out[-3000:]
+    assert "left 1" in out and "s left" in out  # the time left is estimated while work remains
+    assert snapshot(db_url_of(root, env)) == sequential
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_a_worker_killed_mid_submission_is_replaced(sequential, tmp_path):
+    """Killing the worker grading one submission: is it graded elsewhere, once, with the sequential grades?"""
+    root, env = make_class(tmp_path / "course")
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    killed, deadline = None, time.monotonic() + 300
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        killed = grading_worker(env["NN_TEST_TAG"], "slow", proc.pid)
+        time.sleep(0.2)
+    assert killed is not None, "never saw the slow submission being graded"
+    os.kill(killed, signal.SIGKILL)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 1, out[-3000:]
+    assert re.search(r"\] slow \.\.\. graded", out), out[-3000:]
+    assert snapshot(db_url_of(root, env)) == sequential
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_a_submission_that_keeps_killing_its_worker_fails_after_two_tries(sequential, tmp_path):
+    """Is a submission whose grading kills its worker every time reported failed after two tries, and the rest graded?"""
+    root, env = make_class(tmp_path / "course")
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    kills, last = 0, None
+    while proc.poll() is None:
+        worker = grading_worker(env["NN_TEST_TAG"], "slow", proc.pid)
+        if worker is not None and worker != last:
+            os.kill(worker, signal.SIGKILL)
+            kills, last = kills + 1, worker
+        time.sleep(0.2)
+    out = proc.stdout.read()
+    assert kills == 2, f"{kills} workers were killed grading it:\n{out[-3000:]}"
+    assert "slow: it killed the worker grading it twice; not tried again" in out, out[-3000:]
+    mine = snapshot(db_url_of(root, env))
+    assert not any(student == "slow" for student, _ in mine)  # no grade for it, and no half a grade
+    assert mine == {key: value for key, value in sequential.items() if key[0] != "slow"}
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_a_killed_coordinator_resumes_where_it_stopped(sequential, tmp_path):
+    """Killing the coordinator mid-class and running it again: are only the rest graded, and the end the same?"""
+    root, env = make_class(tmp_path / "course")
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = []
+    for line in proc.stdout:
+        first.append(line)
+        if line.startswith("[3/"):
+            proc.kill()
+            break
+    proc.wait()
+    assert wait_gone(env["NN_TEST_TAG"], seconds=90) == []  # its workers notice and go
+    done_before = {m.group(1) for m in re.finditer(r"^\[\d+/\d+\] (\S+) \.\.\. graded", "".join(first), re.M)}
+    status, out = grade(root, env, "--workers", "2")
+    regraded = {m.group(1) for m in re.finditer(r"^\[\d+/\d+\] (\S+) \.\.\.", out, re.M)}
+    assert done_before and not done_before & regraded, (done_before, regraded, out[-3000:])
+    assert f"skipped (already autograded; use --force): {len(done_before)}" in out
+    assert snapshot(db_url_of(root, env)) == sequential
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_grading_into_postgresql_names_it_and_grades_as_sqlite(sequential, postgres, tmp_path):
+    """Into a real PostgreSQL: does the run name the database and end with the sequential SQLite run's grades?"""
+    root, env = make_class(tmp_path / "course", postgres.create_database())
+    status, out = grade(root, env, "--workers", "2")
+    assert status == 1, out[-3000:]
+    assert f"gradebook: PostgreSQL {env['NN_COURSE_DB_URL']}" in out
+    assert snapshot(env["NN_COURSE_DB_URL"]) == sequential
+    assert not os.path.exists(os.path.join(root, "grader", "gradebook.db"))  # no SQLite on the side
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_an_unreachable_postgresql_stops_every_grading_command(tmp_path):
+    """Does a configured PostgreSQL that is down stop nbgrader and the class runner, never falling back to SQLite?"""
+    root = make_scratch_course(tmp_path / "course", TOY_SOURCE)
+    env = nbgrader_env()
+    env["NN_COURSE_DB_URL"] = f"postgresql://grader@/nowhere?host={tmp_path}"
+    for command in (["-m", "nbgrader", "autograde", ASSIGNMENT], ["-m", "nbgrader", "db", "student", "list"],
+                    ["-m", "grader.autograde_class", ASSIGNMENT]):
+        run = subprocess.run([sys.executable, *command], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=120)
+        out = run.stdout + run.stderr
+        assert run.returncode != 0, out[-2000:]
+        assert "cannot be reached" in out and "never falls back to SQLite" in out, out[-2000:]
+    assert not os.path.exists(os.path.join(root, "grader", "gradebook.db"))
+
+
+def test_a_short_database_outage_loses_nothing(sequential, postgres, tmp_path):
+    """PostgreSQL down for a few seconds mid-class: are the writes retried and every grade there?"""
+    root, env = make_class(tmp_path / "course", postgres.create_database())
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("[2/"):
+            postgres.stop()
+            time.sleep(4)
+            postgres.start()
+    proc.wait(timeout=600)
+    out = "".join(lines)
+    assert proc.returncode == 1, out[-3000:]
+    assert snapshot(env["NN_COURSE_DB_URL"]) == sequential, out[-4000:]
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_a_long_database_outage_stops_the_run_and_keeps_what_was_written(postgres, tmp_path):
+    """PostgreSQL gone for good mid-class: does the run stop, say why, and leave the grades it wrote intact?"""
+    root, env = make_class(tmp_path / "course", postgres.create_database())
+    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2",
+                             "--db-patience", "3"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("[2/"):
+                before = snapshot(env["NN_COURSE_DB_URL"])
+                postgres.stop()
+        proc.wait(timeout=300)
+    finally:
+        if postgres.process is None:
+            postgres.start()
+    out = "".join(lines)
+    assert proc.returncode == 2, out[-3000:]
+    assert "was unreachable for 3 s" in out and "every grade written before is intact" in out, out[-3000:]
+    after = snapshot(env["NN_COURSE_DB_URL"])
+    assert {k: v for k, v in after.items() if k in before} == before and len(before) >= 2
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Machines:
+    """A Dask scheduler and workers as separate processes on loopback, each worker in its own filesystem view.
+
+    Each worker runs inside bubblewrap: the network is shared (loopback), but
+    the instructor's course folder and this repository are empty folders to
+    it; it sees Python and its own copy of the course package (`grader` and
+    `utils`, as a worker machine would have it installed) in a folder of its
+    own. Every process is stopped by its pid.
+    """
+
+    def __init__(self, base, env):
+        self.base, self.env, self.processes = str(base), dict(env), []
+        self.port = free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        scheduler_env = dict(env, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+        self._start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                     "--port", str(self.port), "--no-dashboard"], scheduler_env)
+
+    def _start(self, command, env):
+        log = open(os.path.join(self.base, f"process-{len(self.processes)}.log"), "w")
+        self.processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
+
+    def add_worker(self, hidden, stale=False):
+        """Start a worker that cannot see the folders `hidden`; `stale` gives it an older course package."""
+        own = os.path.join(self.base, f"worker-{len(self.processes)}")
+        packages = os.path.join(own, "site")
+        for name in ("grader", "utils"):
+            shutil.copytree(os.path.join(REPO, name), os.path.join(packages, name),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        if stale:
+            with open(os.path.join(packages, "utils", "__init__.py"), "a") as fh:
+                fh.write("\n# an older release of the course package\n")
+        venv = os.path.dirname(os.path.dirname(sys.executable))
+        mask = []
+        for folder in hidden:
+            mask += ["--tmpfs", folder]
+        command = ["bwrap", "--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc",
+                   *mask, "--ro-bind", venv, venv, "--bind", own, own,
+                   "--cap-add", "ALL", "--die-with-parent", "--chdir", own, "--",
+                   sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
+                   "--nworkers", "1", "--no-nanny", "--local-directory", os.path.join(own, "dask"),
+                   "--death-timeout", "60"]
+        env = dict(self.env, PYTHONPATH=packages, NN_COURSE_WORKER_DIR=own, TMPDIR=own)
+        self._start(command, env)
+        return own
+
+    def wait_for_workers(self, n, timeout=120):
+        from distributed import Client
+
+        with Client(self.address, timeout="60s") as client:
+            client.wait_for_workers(n, timeout=timeout)
+            return client.run(lambda: None)
+
+    def stop(self):
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def test_two_machines_grade_into_postgresql_as_one_by_one(sequential, postgres, tmp_path):
+    """A scheduler and two workers that cannot read the course: do they grade the class into PostgreSQL as one by one?"""
+    root, env = make_class(tmp_path / "course", postgres.create_database())
+    machines = Machines(tmp_path, env)
+    try:
+        for _ in range(2):
+            machines.add_worker(hidden=[REPO, root])
+        machines.wait_for_workers(2)
+        from distributed import Client
+
+        with Client(machines.address) as client:  # what a worker sees of the instructor's folders
+            seen = client.run(lambda: (os.listdir(root), os.path.exists(os.path.join(REPO, "source"))))
+        assert len(seen) == 2 and all(view == ([], False) for view in seen.values()), seen
+        status, out = grade(root, env, "--scheduler", machines.address)
+        assert status == 1, out[-3000:]
+        assert f"grading on {machines.address}: 2 worker(s)" in out, out[-3000:]
+        assert snapshot(env["NN_COURSE_DB_URL"]) == sequential, out[-4000:]
+    finally:
+        machines.stop()
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_a_worker_with_another_course_version_is_refused(postgres, tmp_path):
+    """Is a worker whose course package differs refused before any grade, with both versions named?"""
+    root, env = make_class(tmp_path / "course", postgres.create_database())
+    machines = Machines(tmp_path, env)
+    try:
+        machines.add_worker(hidden=[REPO, root], stale=True)
+        machines.wait_for_workers(1)
+        status, out = grade(root, env, "--scheduler", machines.address)
+    finally:
+        machines.stop()
+    assert status == 2, out[-3000:]
+    assert "refusing workers whose course code differs from the coordinator's (utils " in out, out[-3000:]
+    assert re.search(r"tcp://127\.0\.0\.1:\d+ runs utils [0-9a-f]{16}", out), out[-3000:]
+    assert snapshot(env["NN_COURSE_DB_URL"]) == {}
+    assert wait_gone(env["NN_TEST_TAG"]) == []
