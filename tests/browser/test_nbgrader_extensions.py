@@ -86,3 +86,44 @@ def test_formgrader_lists_course_assignments(page, lab_server, screenshots_dir):
     assert not missing, f"formgrader does not list {missing}; it lists {shown}"
     assert not frame.locator(".alert-danger:visible").count(), frame.locator(".alert-danger").all_inner_texts()
     save_screenshot(page, screenshots_dir / "nbgrader" / "formgrader.png")
+
+
+def test_formgrader_shows_written_answers_for_manual_grading(browser_context, lab_server, screenshots_dir):
+    """After autograding, does formgrader's submission page offer a score box for every written answer, with its rubric's points?"""
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+    from nbgrader.api import Gradebook
+
+    assignment, notebook = "00_numpy_warmup", "numpy_warmup"
+    root = lab_server.course_root
+    source = root / "source" / assignment / f"{notebook}.ipynb"
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+               for c in nbformat.read(source, as_version=4).cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")}
+    assert answers, "the warm-up should have a written answer graded by hand"
+    submitted = root / "grader" / "submitted" / "alice" / assignment
+    submitted.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, submitted / f"{notebook}.ipynb")  # the reference, model answers in place
+    for args in (["-m", "nbgrader", "generate_assignment", assignment, "--force"],
+                 ["-m", "grader.autograde_class", assignment, "--workers", "1"]):
+        run = subprocess.run([sys.executable, *args], cwd=root, env=lab_server.env, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "needing manual grading: 1 (alice)" in run.stdout, run.stdout[-2000:]
+    with Gradebook(f"sqlite:///{root / 'grader' / 'gradebook.db'}") as gb:
+        submission_id = gb.find_submission_notebook(notebook, assignment, "alice").id
+
+    page = browser_context.new_page()
+    try:
+        page.goto(lab_server.url(f"formgrader/submissions/{submission_id}/"))
+        for grade_id, points in answers.items():
+            box = page.locator(f"input.score#{grade_id}")
+            box.wait_for(state="visible", timeout=30_000)
+            row = box.locator("xpath=..")
+            assert f"/ {round(float(points), 2)}" in row.inner_text(), row.inner_text()
+        save_screenshot(page, screenshots_dir / "nbgrader" / "formgrader_manual_grading.png")
+    finally:
+        page.close()

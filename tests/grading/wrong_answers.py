@@ -96,7 +96,7 @@ WRONG_ANSWERS = {
 
 # More realistic wrong answers, several per assignment in one submission: overflowing
 # formulas that warn, functions that change their arguments in place, off-by-one
-# conventions. tests/test_grading_verdicts_property.py grades them with trusted verdicts
+# conventions. tests/grading/test_verdicts_property.py grades them with trusted verdicts
 # off and on: honest code must never score higher with them on.
 WRONG_VARIANTS = {
     "00_toy": {
