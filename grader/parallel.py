@@ -92,6 +92,19 @@ def _read_tree(root, relative):
     return files
 
 
+def _write_tree(folder, files, mode=None, only=""):
+    """Write {relative path: bytes} under `folder` (the paths starting with `only`); chmod to `mode` if given."""
+    for name, data in files.items():
+        if not name.startswith(only):
+            continue
+        path = os.path.join(folder, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        if mode is not None:
+            os.chmod(path, mode)
+
+
 def course_bundle(root, assignment):
     """Return what a worker needs of the course to grade `assignment`: {relative path: bytes}.
 
@@ -158,20 +171,13 @@ def _scratch_root(bundle, assignment, duedate):
         base = os.environ.get("NN_COURSE_WORKER_DIR") or tempfile.gettempdir()
         root = os.path.join(base, f"nn-course-{os.getpid()}-{key[:16]}")
         shutil.rmtree(root, ignore_errors=True)
-        for name, data in bundle.items():
-            path = os.path.join(root, name)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as fh:
-                fh.write(data)
+        _write_tree(root, bundle)
         reply = _ZYGOTE.ask({"op": "run", "root": root, "cap": 600,
                              "args": ["generate_assignment", assignment, "--force"]})
         if reply["status"] != 0:
             raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: the worker could not load {assignment} into its "
                                     f"gradebook:\n{reply['log'][-2000:]}")
-        for name, data in bundle.items():  # plan from the coordinator's release, exactly
-            if name.startswith("release/"):
-                with open(os.path.join(root, name), "wb") as fh:
-                    fh.write(data)
+        _write_tree(root, bundle, only="release/")  # plan from the coordinator's release, exactly
         reply = _ZYGOTE.ask({"op": "prepare", "root": root})
         if reply["op"] == "error":
             raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN} on a worker: {reply['error']}")
@@ -212,11 +218,7 @@ def grade_task(task, bundle):
     autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
     for folder in (submitted, autograded):
         shutil.rmtree(folder, ignore_errors=True)
-    for name, data in task["files"].items():
-        path = os.path.join(submitted, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
+    _write_tree(submitted, task["files"])
     start = time.monotonic()
     reply = _ZYGOTE.ask({"op": "run", "root": root, "cap": task["cap"],
                          "args": ["autograde", assignment, "--student", student, "--force", *task["extra"]]})
@@ -397,12 +399,7 @@ def _take_answer(coursedir, assignment, result, answer, cap, db_patience):
     result.notes += answer["incidents"]
     autograded = coursedir.format_path(coursedir.autograded_directory, student, assignment)
     shutil.rmtree(autograded, ignore_errors=True)
-    for name, data in answer["files"].items():
-        path = os.path.join(autograded, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        os.chmod(path, 0o444)
+    _write_tree(autograded, answer["files"], mode=0o444)  # read-only, as nbgrader leaves them
     if answer["record"] is not None:  # what nbgrader left, as it would have left it here, failed or not
         def write():
             with Gradebook(coursedir.db_url, coursedir.course_id) as gb, warnings.catch_warnings():

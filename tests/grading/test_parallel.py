@@ -85,6 +85,12 @@ def grade(root, env, *args, timeout=600):
     return run.returncode, run.stdout + run.stderr
 
 
+def start(root, env, *args):
+    """Start grading the class in the background; its output is one text stream."""
+    return subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, *args], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def tagged(tag):
     """Pids of the processes whose environment carries the test's tag."""
     found = []
@@ -163,8 +169,7 @@ def test_two_local_workers_grade_as_one_by_one(sequential, tmp_path):
 def test_a_worker_killed_mid_submission_is_replaced(sequential, tmp_path):
     """Killing the worker grading one submission: is it graded elsewhere, once, with the sequential grades?"""
     root, env = make_class(tmp_path / "course")
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start(root, env, "--workers", "2")
     killed, deadline = None, time.monotonic() + 300
     while killed is None and time.monotonic() < deadline and proc.poll() is None:
         killed = grading_worker(env["NN_TEST_TAG"], "slow", proc.pid)
@@ -181,8 +186,7 @@ def test_a_worker_killed_mid_submission_is_replaced(sequential, tmp_path):
 def test_a_submission_that_keeps_killing_its_worker_fails_after_two_tries(sequential, tmp_path):
     """Is a submission whose grading kills its worker every time reported failed after two tries, and the rest graded?"""
     root, env = make_class(tmp_path / "course")
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start(root, env, "--workers", "2")
     kills, last = 0, None
     while proc.poll() is None:
         worker = grading_worker(env["NN_TEST_TAG"], "slow", proc.pid)
@@ -202,8 +206,7 @@ def test_a_submission_that_keeps_killing_its_worker_fails_after_two_tries(sequen
 def test_a_killed_coordinator_resumes_where_it_stopped(sequential, tmp_path):
     """Killing the coordinator mid-class and running it again: are only the rest graded, and the end the same?"""
     root, env = make_class(tmp_path / "course")
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start(root, env, "--workers", "2")
     first = []
     for line in proc.stdout:
         first.append(line)
@@ -250,8 +253,7 @@ def test_an_unreachable_postgresql_stops_every_grading_command(tmp_path):
 def test_a_short_database_outage_loses_nothing(sequential, postgres, tmp_path):
     """PostgreSQL down for a few seconds mid-class: are the writes retried and every grade there?"""
     root, env = make_class(tmp_path / "course", postgres.create_database())
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start(root, env, "--workers", "2")
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -269,9 +271,7 @@ def test_a_short_database_outage_loses_nothing(sequential, postgres, tmp_path):
 def test_a_long_database_outage_stops_the_run_and_keeps_what_was_written(postgres, tmp_path):
     """PostgreSQL gone for good mid-class: does the run stop, say why, and leave the grades it wrote intact?"""
     root, env = make_class(tmp_path / "course", postgres.create_database())
-    proc = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--workers", "2",
-                             "--db-patience", "3"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start(root, env, "--workers", "2", "--db-patience", "3")
     lines = []
     try:
         for line in proc.stdout:
