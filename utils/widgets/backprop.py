@@ -50,8 +50,7 @@ class BackpropStepper(Explorer):
         self.buttons["next"].on_click(self.guarded(lambda _: self.move(+1)))
         self.buttons["reset"].on_click(self.guarded(lambda _: self.reset()))
         self.picture = FigureImage(figsize=figsize, dpi=dpi)
-        self.observe_controls()
-        self.guarded(self.update)()
+        self.start()
 
     def control_rows(self):
         b = self.buttons

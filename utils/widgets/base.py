@@ -52,7 +52,7 @@ class Explorer:
     :meth:`observe_controls`, and implements :meth:`update` (read the
     controls, call the maths in ``utils``, update the artists, set
     ``self.readout.value``, render) and :meth:`control_rows` (its layout).
-    Its ``__init__`` ends with ``self.guarded(self.update)()``, so that a new
+    Its ``__init__`` ends with ``self.start()`` (or ``self.guarded(self.update)()``), so that a new
     explorer shows its first picture, and its builder function returns
     ``explorer.box()``.
     """
@@ -63,11 +63,17 @@ class Explorer:
         self.errors = ipywidgets.Output()
         self.last_error = None
         self.picture = None
+        self.timings = {}  # seconds of the last update's parts, for the benchmark
         self._held = 0  # how many holding() blocks are open
         # JupyterLab may deliver widget messages on more than one kernel thread
         # (ipykernel subshells); two callbacks drawing one figure at once leave
         # it blank. Re-entrant, since a callback may move another control.
         self._lock = threading.RLock()
+
+    def start(self):
+        """Wire every control to ``update`` and draw the first picture: the end of an explorer's ``__init__``."""
+        self.observe_controls()
+        self.guarded(self.update)()
 
     def guarded(self, callback):
         """Wrap a callback so that an exception is shown in the error area, not lost."""

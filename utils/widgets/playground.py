@@ -92,10 +92,8 @@ class PlaygroundExplorer(Explorer):
         )
         self.train_button.on_click(self.guarded(lambda _: self.train()))
         self.net, self.losses = None, []
-        self.timings = {}
         self._build_figure(dpi)
-        self.observe_controls()
-        self.guarded(self.update)()
+        self.start()
 
     def control_rows(self):
         c = self.controls

@@ -54,8 +54,7 @@ class SoftmaxExplorer(Explorer):
         ax_p.set_ylabel("probability")
         ax_exp.set_ylabel(r"$e^{z/T}$")
 
-        self.observe_controls()
-        self.guarded(self.update)()
+        self.start()
 
     def control_rows(self):
         """The score sliders in two columns, then the temperature and the true class."""

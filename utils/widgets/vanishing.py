@@ -86,10 +86,8 @@ class VanishingExplorer(Explorer):
             "init": ipywidgets.Dropdown(options=INITS, value=(init, std),
                                         description="initialisation", style=style),
         }
-        self.timings = {}
         self._build_figure(dpi)
-        self.observe_controls()
-        self.guarded(self.update)()
+        self.start()
 
     def control_rows(self):
         c = self.controls
