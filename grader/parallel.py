@@ -343,27 +343,29 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
         record_path = os.path.join(coursedir.root, "grader", "logs", assignment, RECORD)
         record = _load_record(record_path)
         results, futures, pending = {}, {}, {}
+        total, done, failed, begun = len(students), 0, 0, time.monotonic()
         for student in students:
             result, all_missing = check_submission(coursedir, assignment, student, expected)
             results[student] = result
             submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
             files = _files_of(submitted)
-            if all_missing:
+            files_digest = digest(files)
+            if all_missing:  # nothing to send: it scores zero here, as nbgrader records it
                 gradebook.retrying(lambda s=student: zero_missing_submission(
                     coursedir.db_url, coursedir.course_id, assignment, s), coursedir.db_url, db_patience)
-                read_scores(coursedir, assignment, student, result)
-                continue
-            files_digest = digest(files)
-            if not force and _graded_already(coursedir, assignment, student, files_digest, record):
+            elif not force and _graded_already(coursedir, assignment, student, files_digest, record):
                 result.status = "skipped"
-                read_scores(coursedir, assignment, student, result)
+            else:
+                task = {"assignment": assignment, "student": student, "files": files, "version": version,
+                        "duedate": due, "extra": list(extra), "cap": cap}
+                future = client.submit(grade_task, task, bundle, pure=False,
+                                       key=f"grade-{assignment}-{student}-{files_digest[:12]}")
+                futures[future], pending[student] = student, files_digest
                 continue
-            task = {"assignment": assignment, "student": student, "files": files, "version": version,
-                    "duedate": due, "extra": list(extra), "cap": cap}
-            future = client.submit(grade_task, task, bundle, key=f"grade-{assignment}-{student}-{files_digest[:12]}",
-                                   pure=False)
-            futures[future], pending[student] = student, files_digest
-        total, done, failed, begun = len(futures), 0, 0, time.monotonic()
+            gradebook.retrying(lambda r=result, s=student: read_scores(coursedir, assignment, s, r),
+                               coursedir.db_url, db_patience)
+            done += 1
+            out(progress(student, result, done, total, failed, begun), flush=True)
         for future in as_completed(list(futures)):
             student = futures[future]
             result = results[student]
