@@ -293,6 +293,15 @@ def _graded_already(coursedir, assignment, student, files_digest, record):
     return os.path.isdir(coursedir.format_path(coursedir.autograded_directory, student, assignment))
 
 
+def _the(value):
+    return value
+
+
+def _slots(client):
+    """How many submissions the cluster grades at once: one per worker thread (at least one)."""
+    return max(1, sum(client.nthreads().values()))
+
+
 def start_cluster(workers, scheduler=None):
     """Return (client, cluster, where): a Dask client on a new local cluster, or on `scheduler`."""
     import dask
@@ -339,10 +348,12 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             out(f"Dask dashboard: {dashboard}", flush=True)
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             due = gb.find_assignment(assignment).duedate
-        bundle = client.scatter(files_of_course, broadcast=True, hash=False)
+        # a task, not scattered data: if every worker holding it dies, Dask makes it again
+        bundle = client.submit(_the, files_of_course, key=f"bundle-{assignment}-{digest(files_of_course)[:12]}",
+                               pure=False)
         record_path = os.path.join(coursedir.root, "grader", "logs", assignment, RECORD)
         record = _load_record(record_path)
-        results, futures, pending = {}, {}, {}
+        results, tasks, pending = {}, [], {}
         total, done, failed, begun = len(students), 0, 0, time.monotonic()
         for student in students:
             result, all_missing = check_submission(coursedir, assignment, student, expected)
@@ -356,18 +367,30 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             elif not force and _graded_already(coursedir, assignment, student, files_digest, record):
                 result.status = "skipped"
             else:
-                task = {"assignment": assignment, "student": student, "files": files, "version": version,
-                        "duedate": due, "extra": list(extra), "cap": cap}
-                future = client.submit(grade_task, task, bundle, pure=False,
-                                       key=f"grade-{assignment}-{student}-{files_digest[:12]}")
-                futures[future], pending[student] = student, files_digest
+                tasks.append({"assignment": assignment, "student": student, "files": files, "version": version,
+                              "duedate": due, "extra": list(extra), "cap": cap})
+                pending[student] = files_digest
                 continue
             gradebook.retrying(lambda r=result, s=student: read_scores(coursedir, assignment, s, r),
                                coursedir.db_url, db_patience)
             done += 1
             out(progress(student, result, done, total, failed, begun), flush=True)
-        for future in as_completed(list(futures)):
-            student = futures[future]
+        # Each worker holds one submission at a time: a worker that dies then takes down only the
+        # one it was grading (Dask counts the death against every task the worker holds).
+        running, queue = as_completed(), list(reversed(tasks))
+
+        def send():
+            task = queue.pop()
+            key = f"grade-{assignment}-{task['student']}-{pending[task['student']][:12]}"
+            future = client.submit(grade_task, task, bundle, pure=False, key=key)
+            futures[future] = task["student"]
+            running.add(future)
+
+        futures = {}
+        for _ in range(min(len(queue), _slots(client))):
+            send()
+        for future in running:
+            student = futures.pop(future)
             result = results[student]
             try:
                 answer = future.result()
@@ -377,6 +400,10 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             except (EnvironmentBroken, VersionMismatch):
                 client.cancel(list(futures))
                 raise
+            except Exception as error:  # the grading machinery itself failed: no grade can be trusted
+                client.cancel(list(futures))
+                raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: grading {student} failed on a worker: "
+                                        f"{type(error).__name__}: {error}") from None
             if answer is not None:
                 _take_answer(coursedir, assignment, result, answer, cap, db_patience)
                 if result.status != "failed":
@@ -385,6 +412,8 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             done += 1
             failed += result.status == "failed"
             out(progress(student, result, done, total, failed, begun), flush=True)
+            while queue and len(futures) < _slots(client):
+                send()
         return [results[s] for s in students], dashboard
     finally:
         client.close()
