@@ -294,8 +294,10 @@ class Verdicts:
     async def _async_kernel(self, code, deadline, payload=""):
         """Execute `code` with stdin allowed, answering callback requests, until `deadline`.
 
-        nbclient neither answers input requests nor lets a cell do so, so this is a
-        small message loop of its own: iopub for the reply and the kernel's state,
+        nbclient neither answers input requests nor lets a cell do so, and jupyter_client's
+        KernelClient.execute_interactive (which has stdin and output hooks) ends at its
+        timeout without a way to interrupt the kernel and go on waiting for the same
+        execution's reply; so this is a small message loop of its own: iopub for the reply and the kernel's state,
         stdin for callbacks, shell for the execute reply. Every message counts
         toward the notebook's output cap. A kernel that dies raises
         DeadKernelError; one that runs past the deadline is interrupted and, if it
