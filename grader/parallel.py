@@ -308,7 +308,7 @@ def start_cluster(workers, scheduler=None):
     from distributed import Client, LocalCluster
 
     dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                     "distributed.worker.daemon": False})  # workers start their fork servers
+                     "distributed.worker.daemon": False})  # a worker may start child processes of its own
     if scheduler:
         client = Client(scheduler, timeout="30s")
         return client, None, scheduler

@@ -37,6 +37,13 @@ RIGHT = "    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n"
 SLOW = ('print("REDTEAM-RAN slow_calls", flush=True)\nimport time\n\ndef sigmoid(z):\n    time.sleep(4)\n'
         + RIGHT)  # right, so the test goes on to its next, hidden call
 QUICK = "def sigmoid(z):\n" + RIGHT
+# every way an instructor grades: plain nbgrader, the class runner one by one and on Dask
+EVERY_GRADING_COMMAND = pytest.mark.parametrize(
+    "command",
+    [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
+     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
+     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
+    ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
 
 
 @pytest.fixture
@@ -102,10 +109,7 @@ def _start_and_stop(command, root, env, tag):
     return proc.returncode, output
 
 
-@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
-                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
+@EVERY_GRADING_COMMAND
 def test_a_stopped_run_leaves_nothing_behind(course, command):
     """Does SIGTERM end the run with no sandbox or worker folder left and no student process alive?"""
     root, env = course
@@ -120,10 +124,7 @@ def test_a_stopped_run_leaves_nothing_behind(course, command):
     assert survivors == []
 
 
-@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
-                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
+@EVERY_GRADING_COMMAND
 def test_a_broken_environment_stops_the_run_and_records_no_grade(course, command):
     """Without the release notebook to plan from, does grading stop at once, say why, and grade no one?"""
     root, env = course
@@ -154,10 +155,7 @@ def _grades_recorded(root, students):
     return {student: grades for student, grades in recorded.items() if grades}
 
 
-@pytest.mark.parametrize("command", [["-m", "nbgrader", "autograde", ASSIGNMENT, "--force"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
-                                     ["-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "2"]],
-                         ids=["nbgrader-autograde", "class-runner", "class-runner-parallel"])
+@EVERY_GRADING_COMMAND
 def test_a_sandbox_that_cannot_import_utils_is_refused_before_any_grade(course, command):
     """When the confined kernel cannot import the course package, does the run stop before any grade, naming both sides?"""
     root, env = course
