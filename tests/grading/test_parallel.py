@@ -127,18 +127,22 @@ def cmdline(pid):
 def grading_worker(tag, student, coordinator):
     """The pid of the Dask worker whose sandbox is running `student`'s notebook now, or None.
 
-    The chain is bwrap <- the forked nbgrader child <- the fork server <- the Dask worker;
-    only a process of this test's run that is not the coordinator is ever returned.
+    Up from a bwrap process grading `student`: bwrap's own processes, then the forked
+    nbgrader child and the fork server (both show `grader.zygote` in their command line,
+    the child being a fork), then the Dask worker. Only a process of this test's run
+    that is not the coordinator is ever returned.
     """
     mine = set(tagged(tag))
     for pid in mine:
         try:
             if "bwrap" not in cmdline(pid) or f"/autograded/{student}/{ASSIGNMENT}" not in cmdline(pid):
                 continue
-            zygote = parent(parent(pid))
-            worker = parent(zygote)
-            if "grader.zygote" in cmdline(zygote) and worker in mine and worker not in (coordinator, 1):
-                return worker
+            while "grader.zygote" not in cmdline(pid):
+                pid = parent(pid)
+            while "grader.zygote" in cmdline(pid):
+                pid = parent(pid)
+            if pid in mine and pid not in (coordinator, 1):
+                return pid
         except (OSError, IndexError, ValueError):  # it ended while we looked
             continue
     return None
@@ -326,7 +330,7 @@ class Machines:
                    sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                    "--nworkers", "1", "--no-nanny", "--local-directory", os.path.join(own, "dask"),
                    "--death-timeout", "60"]
-        env = dict(self.env, PYTHONPATH=packages, NN_COURSE_WORKER_DIR=own, TMPDIR=own)
+        env = dict(self.env, PYTHONPATH=packages, TMPDIR=own)
         self._start(command, env)
         return own
 
