@@ -162,13 +162,24 @@ _ZYGOTE = Zygote()
 _ROOTS = {}  # bundle digest -> this worker's scratch course root, prepared
 
 
+def _worker_directory():
+    """This Dask worker's own scratch folder: Dask removes it when the worker stops, or, if the
+    worker was killed, when the next worker starts beside it."""
+    from distributed import get_worker
+
+    try:
+        return get_worker().local_directory
+    except ValueError:  # not in a worker (a direct call, as the unit tests make)
+        return tempfile.gettempdir()
+
+
 def _scratch_root(bundle, assignment, duedate):
     """Return a course root of this worker's own holding `bundle`, with a gradebook that knows the assignment."""
     key = digest(bundle)
     if key in _ROOTS:
         root = _ROOTS[key]
     else:
-        base = os.environ.get("NN_COURSE_WORKER_DIR") or tempfile.gettempdir()
+        base = _worker_directory()
         root = os.path.join(base, f"nn-course-{os.getpid()}-{key[:16]}")
         shutil.rmtree(root, ignore_errors=True)
         _write_tree(root, bundle)

@@ -109,7 +109,7 @@ def start_cluster(workers, folder):
         os.makedirs(own, exist_ok=True)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1",
-             "--nworkers", "1", "--local-directory", own], env=dict(env, NN_COURSE_WORKER_DIR=own),
+             "--nworkers", "1", "--local-directory", own], env=env,
             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     from distributed import Client
 
