@@ -194,6 +194,30 @@ def run_nbgrader_module(root, module, *args):
     )
 
 
+def autograde_both_ways(root, assignment, env=None, timeout=900):
+    """Run `nbgrader autograde` on `root`'s submissions with trusted verdicts off and on, side by side.
+
+    The verdicts-off run grades a copy of the course root made first, so the two
+    runs share no gradebook and use the machine's two cores at once. Returns
+    {False: the copy's root, True: root}, for gradebook_grades to read.
+    """
+    roots = {False: root.rstrip("/") + "-verdicts-off", True: root}
+    shutil.copytree(root, roots[False], symlinks=True)
+    running = {}
+    for verdicts, where in roots.items():
+        log = open(where + ".autograde.log", "w+")
+        running[verdicts] = (subprocess.Popen(
+            [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
+             f"--ResilientExecute.trusted_verdicts={verdicts}"],
+            cwd=where, env=env or nbgrader_env(), stdout=log, stderr=subprocess.STDOUT, text=True), log)
+    for verdicts, (proc, log) in running.items():
+        proc.wait(timeout=timeout)
+        log.seek(0)
+        assert proc.returncode == 0, f"verdicts {'on' if verdicts else 'off'}:\n{log.read()[-3000:]}"
+        log.close()
+    return roots
+
+
 def gradebook_grades(root, assignment, student):
     """Return {notebook: {grade_id: (auto_score, max_score, cell_type)}} from the gradebook."""
     coursedir = course_directory(root)

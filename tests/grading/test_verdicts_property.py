@@ -2,22 +2,20 @@
 
 For each assignment, two realistic wrong submissions (tests/grading/wrong_answers.py:
 the round trip's single mistake, and a set of mistakes that warn, overflow or
-change their arguments in place) are graded twice with the real `nbgrader
-autograde`: once with the test cells run in the student's kernel, as stock
+change their arguments in place) are graded twice, side by side, with the real
+`nbgrader autograde`: once with the test cells run in the student's kernel, as stock
 nbgrader does, and once with trusted verdicts. No test cell may score higher
 the second time.
 """
 
 import copy
 import os
-import subprocess
-import sys
 
 import pytest
 
-from grader.course import nbgrader_env
 from tests.grading.course_copy import (
     TOY_SOURCE,
+    autograde_both_ways,
     course_cases,
     grade_id,
     gradebook_grades,
@@ -49,14 +47,9 @@ def both_ways(request, tmp_path_factory):
                 cell.source = entry["cells"][grade_id(cell)]
         write_nb(nb, os.path.join(root, "grader", "submitted", student, assignment), name)
         students[student] = name
-    scores = {}
-    for verdicts in (False, True):
-        run = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
-             f"--ResilientExecute.trusted_verdicts={verdicts}"],
-            cwd=root, env=nbgrader_env(), capture_output=True, text=True, timeout=900)
-        assert run.returncode == 0, run.stderr[-3000:]
-        scores[verdicts] = {s: gradebook_grades(root, assignment, s)[n] for s, n in students.items()}
+    roots = autograde_both_ways(root, assignment)
+    scores = {verdicts: {s: gradebook_grades(where, assignment, s)[n] for s, n in students.items()}
+              for verdicts, where in roots.items()}
     return scores
 
 

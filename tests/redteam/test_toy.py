@@ -33,6 +33,7 @@ from nbgrader.api import Gradebook
 from grader.course import course_directory, nbgrader_env
 from tests.grading.course_copy import (
     TOY_SOURCE,
+    autograde_both_ways,
     grade_id,
     make_scratch_course,
     processes_with,
@@ -321,7 +322,7 @@ def test_honest_baseline_is_what_it_should_be(graded):
 
 @pytest.fixture(scope="module", params=sorted(RIGGED))
 def rigged(request, tmp_path_factory):
-    """Grade a rigged course submission with trusted verdicts off, then on."""
+    """Grade a rigged course submission with trusted verdicts off and on, side by side."""
     assignment, attack = request.param, RIGGED[request.param]
     root = make_scratch_course(tmp_path_factory.mktemp("rigged") / "course")
     env = nbgrader_env()
@@ -335,14 +336,8 @@ def rigged(request, tmp_path_factory):
     folder = os.path.join(root, "grader", "submitted", "rigged", assignment)
     write_nb(release, folder, attack["notebook"])
     scores = {}
-    for verdicts in (False, True):
-        result = subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force",
-             f"--ResilientExecute.trusted_verdicts={verdicts}"],
-            cwd=root, env=env, capture_output=True, text=True, timeout=900,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-        coursedir = course_directory(root)
+    for verdicts, where in autograde_both_ways(root, assignment, env).items():
+        coursedir = course_directory(where)
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             nb = gb.find_submission(assignment, "rigged").notebooks[0]
             scores[verdicts] = {g.name: (g.auto_score or 0, g.max_score) for g in nb.grades}
