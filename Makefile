@@ -50,6 +50,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@# jupyter-events pulls in rfc3987-syntax (through jsonschema[format-nongpl]), which builds
+	@# 39 Lark parsers when imported: 1.1 s in every process that imports nbformat, so in every
+	@# nbgrader command and grading worker. No Jupyter schema uses the IRI formats it checks;
+	@# without it jsonschema leaves those formats unchecked (python-jsonschema/jsonschema#1428).
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	$(BIN)/python -m grader.install_guard
 	touch $@
 
