@@ -79,7 +79,7 @@ check-release: setup    ## release/ is fresh, leak-free, and fails its tests whi
 	$(BIN)/python -m grader.check_release
 	$(BIN)/python -m grader.validate_course
 
-autograde: setup        ## make autograde A=<assignment>: every submission, with a summary
+autograde: setup        ## make autograde A="<assignment> ...": every submission, with a summary
 	$(BIN)/python -m grader.autograde_class $(A) $(if $(WORKERS),--workers $(WORKERS))
 
 feedback: setup         ## make feedback A=<assignment>: an HTML report per student

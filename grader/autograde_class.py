@@ -1,14 +1,18 @@
 """Autograde a whole class with nbgrader, showing progress and a summary.
 
-    python -m grader.autograde_class ASSIGNMENT [--student ID ...] [--force]
-        [--student-cap SECONDS] [nbgrader options, e.g. --Execute.timeout=300]
+    python -m grader.autograde_class ASSIGNMENT [ASSIGNMENT ...] [--student ID ...] [--force]
+        [--workers N | --scheduler ADDRESS] [--student-cap SECONDS]
+        [nbgrader options, e.g. --Execute.timeout=300]
 
 Runs `nbgrader autograde ASSIGNMENT --student ID` once per submission under
 grader/submitted/*/ASSIGNMENT, each in its own process with a wall-clock cap
 (--student-cap, default an hour), so one broken submission never stops the
-class. Each process is forked from this one, which has nbgrader imported
-already: nbgrader's start-up (about 2.5 s, mostly imports) is paid once per
-class instead of once per student. The child runs nbgrader's own application
+class. With --workers 1 the submissions are graded here, one after another;
+otherwise on Dask workers (grader/parallel.py: a local cluster of N workers,
+by default one per core, or the cluster at --scheduler), every assignment
+named sharing one queue. Each process is forked from one that has nbgrader
+imported already: nbgrader's start-up (about 2.5 s, mostly imports) is paid
+once per class (or per worker) instead of once per student. The child runs nbgrader's own application
 with the same arguments and configuration as the `nbgrader` command. Logs go
 to grader/logs/ASSIGNMENT/ID.log. The summary lists who was graded, who failed
 (and why), whose notebooks were missing, whose kernel had to be stopped, and
@@ -309,9 +313,10 @@ def summarize(assignment, results, integrity_report=None, dashboard=None):
 
 
 def main(argv=None):
-    """Autograde every submission of an assignment and print a summary."""
+    """Autograde every submission of one or more assignments and print a summary of each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignment")
+    parser.add_argument("assignments", nargs="+", metavar="assignment",
+                        help="one or more assignments; on a cluster, all of them share one queue")
     parser.add_argument("--student", action="append", help="grade only this student (repeatable)")
     parser.add_argument(
         "--force", action="store_true", help="regrade submissions already autograded"
@@ -358,32 +363,35 @@ def main(argv=None):
                   flush=True)
         except sandbox.SandboxUnavailable as error:
             parser.exit(2, f"{ENVIRONMENT_BROKEN}: {error}; no grade was recorded\n")
-    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-        try:
-            expected = sorted(n.name for n in gb.find_assignment(args.assignment).notebooks)
-        except MissingEntry:
-            parser.error(
-                f"expected assignment '{args.assignment}' in the gradebook; "
-                "run `python -m grader.release` first"
-            )
-    pattern = coursedir.format_path(coursedir.submitted_directory, "*", args.assignment)
-    students = args.student or sorted(
-        os.path.basename(os.path.dirname(p)) for p in glob.glob(pattern)
-    )
-    if not students:
-        parser.error(f"expected submissions in {pattern}, found none")
+    classes = []
+    for assignment in dict.fromkeys(args.assignments):  # each once, in the order given
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            try:
+                expected = sorted(n.name for n in gb.find_assignment(assignment).notebooks)
+            except MissingEntry:
+                parser.error(
+                    f"expected assignment '{assignment}' in the gradebook; "
+                    "run `python -m grader.release` first"
+                )
+        pattern = coursedir.format_path(coursedir.submitted_directory, "*", assignment)
+        students = args.student or sorted(
+            os.path.basename(os.path.dirname(p)) for p in glob.glob(pattern)
+        )
+        if not students:
+            parser.error(f"expected submissions in {pattern}, found none")
+        classes.append((assignment, students, expected))
     dashboard = None
     try:
         if sequential:
-            results = grade_here(coursedir, args.assignment, students, expected, args.force, extra,
-                                 args.student_cap)
+            results = {assignment: grade_here(coursedir, assignment, students, expected, args.force, extra,
+                                              args.student_cap)
+                       for assignment, students, expected in classes}
         else:
             from grader import parallel
 
-            results, dashboard = parallel.grade_class(
-                coursedir, args.assignment, students, expected, workers=args.workers,
-                scheduler=args.scheduler, force=args.force, extra=extra, cap=args.student_cap,
-                db_patience=args.db_patience)
+            results, dashboard = parallel.grade_classes(
+                coursedir, classes, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                extra=extra, cap=args.student_cap, db_patience=args.db_patience)
     except EnvironmentBroken as error:
         print(f"stopped\n{error}; no grade was recorded for the submission it hit", flush=True)
         return 2
@@ -398,8 +406,9 @@ def main(argv=None):
         print(f"stopped\n{error}", flush=True)
         return 2
     report = integrity.verify(coursedir.db_url, coursedir.course_id)
-    print(summarize(args.assignment, results, report, dashboard))
-    return 1 if any(r.status == "failed" for r in results) or report[1] else 0
+    print("\n".join(summarize(assignment, graded, report, dashboard) for assignment, graded in results.items()))
+    everyone = [r for graded in results.values() for r in graded]
+    return 1 if any(r.status == "failed" for r in everyone) or report[1] else 0
 
 
 def progress(student, result, done, total, failed, begun):

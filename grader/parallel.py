@@ -1,7 +1,7 @@
 """Grading a class in parallel, on this machine or on a Dask cluster: one engine, Dask distributed.
 
-    python -m grader.autograde_class A --workers N         # a local cluster of N workers
-    python -m grader.autograde_class A --scheduler tcp://HOST:8786
+    python -m grader.autograde_class A [B ...] --workers N   # a local cluster of N workers
+    python -m grader.autograde_class A [B ...] --scheduler tcp://HOST:8786
 
 The coordinator (this module, in the instructor's process) sends each
 submission to a worker as a task that carries everything it needs: the
@@ -335,16 +335,20 @@ def _has_dashboard():
     return importlib.util.find_spec("bokeh") is not None  # Dask's dashboard needs it
 
 
-def grade_class(coursedir, assignment, students, expected, workers=None, scheduler=None, force=False,
-                extra=(), cap=3600.0, db_patience=gradebook.PATIENCE_SECONDS, out=print):
-    """Grade `students` on a Dask cluster; return (results, where the dashboard is or None).
+def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False, extra=(), cap=3600.0,
+                  db_patience=gradebook.PATIENCE_SECONDS, out=print):
+    """Grade classes on one Dask cluster; return ({assignment: [Result]}, where the dashboard is or None).
 
-    Raises EnvironmentBroken or VersionMismatch when the run must stop.
+    `classes` is [(assignment, students, expected notebooks)]. Every submission of
+    every assignment waits in one queue, so the workers stay busy from the first
+    assignment to the last and start up once. Raises EnvironmentBroken or
+    VersionMismatch when the run must stop.
     """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 
-    files_of_course = course_bundle(coursedir.root, assignment)  # before any worker: it may be incomplete
+    # before any worker: a course may be incomplete
+    bundles = {assignment: course_bundle(coursedir.root, assignment) for assignment, _, _ in classes}
     client, cluster, where = start_cluster(workers, scheduler)
     try:
         version = course_version()
@@ -357,52 +361,65 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
         dashboard = client.dashboard_link if "dashboard" in client.scheduler_info().get("services", {}) else None
         if dashboard:
             out(f"Dask dashboard: {dashboard}", flush=True)
-        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
-            due = gb.find_assignment(assignment).duedate
-        # a task, not scattered data: if every worker holding it dies, Dask makes it again
-        bundle = client.submit(_the, files_of_course, key=f"bundle-{assignment}-{digest(files_of_course)[:12]}",
-                               pure=False)
-        record_path = os.path.join(coursedir.root, "grader", "logs", assignment, RECORD)
-        record = _load_record(record_path)
-        results, tasks, pending = {}, [], {}
-        total, done, failed, begun = len(students), 0, 0, time.monotonic()
-        for student in students:
-            result, all_missing = check_submission(coursedir, assignment, student, expected)
-            results[student] = result
-            submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-            files = _files_of(submitted)
-            files_digest = digest(files)
-            if all_missing:  # nothing to send: it scores zero here, as nbgrader records it
-                gradebook.retrying(lambda s=student: zero_missing_submission(
-                    coursedir.db_url, coursedir.course_id, assignment, s), coursedir.db_url, db_patience)
-            elif not force and _graded_already(coursedir, assignment, student, files_digest, record):
-                result.status = "skipped"
-            else:
-                tasks.append({"assignment": assignment, "student": student, "files": files, "version": version,
-                              "duedate": due, "extra": list(extra), "cap": cap})
-                pending[student] = files_digest
-                continue
-            gradebook.retrying(lambda r=result, s=student: read_scores(coursedir, assignment, s, r),
-                               coursedir.db_url, db_patience)
+        several = len(classes) > 1
+        results, records, tasks, pending, futures = {}, {}, [], {}, {}
+        total, done, failed, begun = sum(len(students) for _, students, _ in classes), 0, 0, time.monotonic()
+
+        def finished(assignment, student):
+            nonlocal done, failed
+            result = results[assignment][student]
             done += 1
-            out(progress(student, result, done, total, failed, begun), flush=True)
+            failed += result.status == "failed"
+            label = f"{assignment}/{student}" if several else student
+            out(progress(label, result, done, total, failed, begun), flush=True)
+
+        for assignment, students, expected in classes:
+            with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+                due = gb.find_assignment(assignment).duedate
+            files_of_course = bundles[assignment]
+            # a task, not scattered data: if every worker holding it dies, Dask makes it again
+            bundle = client.submit(_the, files_of_course,
+                                   key=f"bundle-{assignment}-{digest(files_of_course)[:12]}", pure=False)
+            record_path = os.path.join(coursedir.root, "grader", "logs", assignment, RECORD)
+            records[assignment] = (record_path, _load_record(record_path))
+            results[assignment] = {}
+            for student in students:
+                result, all_missing = check_submission(coursedir, assignment, student, expected)
+                results[assignment][student] = result
+                submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+                files = _files_of(submitted)
+                files_digest = digest(files)
+                if all_missing:  # nothing to send: it scores zero here, as nbgrader records it
+                    gradebook.retrying(lambda a=assignment, s=student: zero_missing_submission(
+                        coursedir.db_url, coursedir.course_id, a, s), coursedir.db_url, db_patience)
+                elif not force and _graded_already(coursedir, assignment, student, files_digest,
+                                                   records[assignment][1]):
+                    result.status = "skipped"
+                else:
+                    tasks.append(({"assignment": assignment, "student": student, "files": files,
+                                   "version": version, "duedate": due, "extra": list(extra), "cap": cap}, bundle))
+                    pending[assignment, student] = files_digest
+                    continue
+                gradebook.retrying(lambda a=assignment, r=result, s=student: read_scores(coursedir, a, s, r),
+                                   coursedir.db_url, db_patience)
+                finished(assignment, student)
         # Each worker holds one submission at a time: a worker that dies then takes down only the
         # one it was grading (Dask counts the death against every task the worker holds).
         running, queue = as_completed(), list(reversed(tasks))
 
         def send():
-            task = queue.pop()
-            key = f"grade-{assignment}-{task['student']}-{pending[task['student']][:12]}"
+            task, bundle = queue.pop()
+            which = task["assignment"], task["student"]
+            key = f"grade-{which[0]}-{which[1]}-{pending[which][:12]}"
             future = client.submit(grade_task, task, bundle, pure=False, key=key)
-            futures[future] = task["student"]
+            futures[future] = which
             running.add(future)
 
-        futures = {}
         for _ in range(min(len(queue), _slots(client))):
             send()
         for future in running:
-            student = futures.pop(future)
-            result = results[student]
+            assignment, student = futures.pop(future)
+            result = results[assignment][student]
             try:
                 answer = future.result()
             except KilledWorker:
@@ -418,14 +435,14 @@ def grade_class(coursedir, assignment, students, expected, workers=None, schedul
             if answer is not None:
                 _take_answer(coursedir, assignment, result, answer, cap, db_patience)
                 if result.status != "failed":
-                    record[student] = pending[student]
+                    record_path, record = records[assignment]
+                    record[student] = pending[assignment, student]
                     _save_record(record_path, record)
-            done += 1
-            failed += result.status == "failed"
-            out(progress(student, result, done, total, failed, begun), flush=True)
+            finished(assignment, student)
             while queue and len(futures) < _slots(client):
                 send()
-        return [results[s] for s in students], dashboard
+        graded = {assignment: [results[assignment][s] for s in students] for assignment, students, _ in classes}
+        return graded, dashboard
     finally:
         client.close()
         if cluster is not None:

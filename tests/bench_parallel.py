@@ -8,8 +8,9 @@ mix of the reference solution (40 %), a realistic wrong answer
 notebook (10 %, half a file). The class is then graded, side by side in one
 run, three ways, each into a fresh gradebook, timed from outside:
 
-* (a) sequential: `grader.autograde_class A --workers 1`, one submission after another;
-* (b) local workers: `grader.autograde_class A --workers W` (a local Dask cluster);
+* (a) sequential: `grader.autograde_class A B ... --workers 1`, one submission after another;
+* (b) local workers: `grader.autograde_class A B ... --workers W` (a local Dask cluster, one
+  queue for every assignment);
 * (c) a cluster: a Dask scheduler and 2 workers started as separate processes,
   graded with `--scheduler`.
 
@@ -81,13 +82,12 @@ def fresh_gradebook(root, names):
 
 
 def grade_all(root, names, *args):
-    """Grade every assignment of the class with the class runner; return the seconds in all."""
+    """Grade every assignment of the class with one class runner command; return the seconds it took."""
     start = time.perf_counter()
-    for assignment in names:
-        run = subprocess.run([sys.executable, "-m", "grader.autograde_class", assignment, "--force", *args],
-                             cwd=root, env=nbgrader_env(), capture_output=True, text=True)
-        if run.returncode not in (0, 1) or "Summary for" not in run.stdout:
-            raise SystemExit(f"grading {assignment} {' '.join(args)} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+    run = subprocess.run([sys.executable, "-m", "grader.autograde_class", *names, "--force", *args],
+                         cwd=root, env=nbgrader_env(), capture_output=True, text=True)
+    if run.returncode not in (0, 1) or run.stdout.count("Summary for") != len(names):
+        raise SystemExit(f"grading {' '.join(args)} failed:\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
     return time.perf_counter() - start
 
 

@@ -39,11 +39,11 @@ SLOW = ("import time\ntime.sleep(6)\n\ndef sigmoid(z):\n"
         "    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n")
 
 
-def snapshot(db_url):
+def snapshot(db_url, assignment=ASSIGNMENT):
     """Everything autograding decided, per (student, notebook): time, late penalty, grades, comments."""
     out = {}
     with Gradebook(db_url) as gb:
-        for submission in gb.find_assignment(ASSIGNMENT).submissions:
+        for submission in gb.find_assignment(assignment).submissions:
             stamp = submission.timestamp.isoformat() if submission.timestamp else None
             for nb in submission.notebooks:
                 out[(submission.student_id, nb.name)] = (
@@ -216,6 +216,28 @@ def test_a_killed_coordinator_resumes_where_it_stopped(sequential, tmp_path):
     assert done_before and not done_before & regraded, (done_before, regraded, out[-3000:])
     assert f"skipped (already autograded; use --force): {len(done_before)}" in out
     assert snapshot(db_url_of(root, env)) == sequential
+    assert wait_gone(env["NN_TEST_TAG"]) == []
+
+
+def test_two_assignments_share_one_queue(sequential, tmp_path):
+    """Two assignments in one command on 2 local workers: is each submission graded as one by one?"""
+    root, env = make_class(tmp_path / "course")
+    again, chosen = ASSIGNMENT + "_again", ["bad_json", "late", "reference", "wrong"]
+    shutil.copytree(os.path.join(root, "source", ASSIGNMENT), os.path.join(root, "source", again))
+    for args in (["generate_assignment", again, "--force"], ["db", "assignment", "add", again, f"--duedate={DUE_DATE}"]):
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+    for student in chosen:
+        submitted = os.path.join(root, "grader", "submitted", student)
+        shutil.copytree(os.path.join(submitted, ASSIGNMENT), os.path.join(submitted, again))
+    status, out = grade(root, env, again, "--workers", "2", *(f"--student={s}" for s in chosen))
+    assert status == 1, out[-3000:]  # bad_json, twice
+    assert re.search(rf"\[8/8\] {ASSIGNMENT}(_again)?/\S+ \.\.\. .* \| done 8, failed 2, left 0", out), out[-3000:]
+    assert out.count("Summary for") == 2 and "grading on a local cluster" in out and out.count("grading on") == 1
+    expected = {key: value for key, value in sequential.items() if key[0] in chosen}
+    assert snapshot(db_url_of(root, env)) == expected
+    assert snapshot(db_url_of(root, env), again) == expected
     assert wait_gone(env["NN_TEST_TAG"]) == []
 
 
