@@ -387,18 +387,15 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
                 result, all_missing = check_submission(coursedir, assignment, student, expected)
                 results[assignment][student] = result
                 submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-                files = _files_of(submitted)
-                files_digest = digest(files)
                 if all_missing:  # nothing to send: it scores zero here, as nbgrader records it
                     gradebook.retrying(lambda a=assignment, s=student: zero_missing_submission(
                         coursedir.db_url, coursedir.course_id, a, s), coursedir.db_url, db_patience)
-                elif not force and _graded_already(coursedir, assignment, student, files_digest,
+                elif not force and _graded_already(coursedir, assignment, student, digest(_files_of(submitted)),
                                                    records[assignment][1]):
                     result.status = "skipped"
-                else:
-                    tasks.append(({"assignment": assignment, "student": student, "files": files,
-                                   "version": version, "duedate": due, "extra": list(extra), "cap": cap}, bundle))
-                    pending[assignment, student] = files_digest
+                else:  # its files are read again when it is sent: a class's files need not fit in memory
+                    tasks.append(({"assignment": assignment, "student": student, "version": version,
+                                   "duedate": due, "extra": list(extra), "cap": cap}, bundle))
                     continue
                 gradebook.retrying(lambda a=assignment, r=result, s=student: read_scores(coursedir, a, s, r),
                                    coursedir.db_url, db_patience)
@@ -410,6 +407,9 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
         def send():
             task, bundle = queue.pop()
             which = task["assignment"], task["student"]
+            task["files"] = _files_of(coursedir.format_path(coursedir.submitted_directory, task["student"],
+                                                            task["assignment"]))
+            pending[which] = digest(task["files"])
             key = f"grade-{which[0]}-{which[1]}-{pending[which][:12]}"
             future = client.submit(grade_task, task, bundle, pure=False, key=key)
             futures[future] = which
@@ -430,7 +430,7 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
                 raise
             except Exception as error:  # the grading machinery itself failed: no grade can be trusted
                 client.cancel(list(futures))
-                raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: grading {student} failed on a worker: "
+                raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: grading {student} ({assignment}) failed on a worker: "
                                         f"{type(error).__name__}: {error}") from None
             if answer is not None:
                 _take_answer(coursedir, assignment, result, answer, cap, db_patience)

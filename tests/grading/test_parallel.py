@@ -105,12 +105,17 @@ def tagged(tag):
 
 
 def wait_gone(tag, seconds=60):
+    """Wait for the run's processes to end; kill and return ("pid command line") those left after `seconds`."""
     deadline = time.monotonic() + seconds
     while tagged(tag) and time.monotonic() < deadline:
         time.sleep(0.5)
-    left = tagged(tag)
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
+    left = []
+    for pid in tagged(tag):
+        try:
+            left.append(f"{pid} {cmdline(pid)[:200]}")
+            os.kill(pid, signal.SIGKILL)
+        except OSError:  # it ended after all
+            pass
     return left
 
 
