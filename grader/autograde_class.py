@@ -11,12 +11,12 @@ class. With --workers 1 the submissions are graded here, one after another;
 otherwise on Dask workers (grader/parallel.py: a local cluster of N workers,
 by default one per core, or the cluster at --scheduler), every assignment
 named sharing one queue. Each process is forked from one that has nbgrader
-imported already: nbgrader's start-up (about 2.5 s, mostly imports) is paid
-once per class (or per worker) instead of once per student. The child runs nbgrader's own application
-with the same arguments and configuration as the `nbgrader` command. Logs go
-to grader/logs/ASSIGNMENT/ID.log. The summary lists who was graded, who failed
-(and why), whose notebooks were missing, whose kernel had to be stopped, and
-who needs manual grading. Exit status 1 when any submission failed, 2 when the
+imported already: nbgrader's start-up (about 1.5 s, mostly imports) is paid
+once per class (or per worker) instead of once per student. The child runs
+nbgrader's own application with the same arguments and configuration as the
+`nbgrader` command. Logs go to grader/logs/ASSIGNMENT/ID.log. The summary of
+each assignment lists who was graded, who failed (and why), whose notebooks
+were missing, whose kernel had to be stopped, and who needs manual grading. Exit status 1 when any submission failed, 2 when the
 grading environment itself is broken (the run stops at the first student it
 would hit, since it would hit them all).
 

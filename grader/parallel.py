@@ -169,7 +169,7 @@ def _worker_directory():
 
     try:
         return get_worker().local_directory
-    except ValueError:  # not in a worker (a direct call, as the unit tests make)
+    except ValueError:  # called outside a Dask worker
         return tempfile.gettempdir()
 
 
