@@ -2,10 +2,10 @@
 
 For each assignment, two realistic wrong submissions (tests/grading/wrong_answers.py:
 the round trip's single mistake, and a set of mistakes that warn, overflow or
-change their arguments in place) are graded twice, side by side, with the real
-`nbgrader autograde`: once with the test cells run in the student's kernel, as stock
-nbgrader does, and once with trusted verdicts. No test cell may score higher
-the second time.
+change their arguments in place) are graded twice, side by side, with the
+real `nbgrader autograde`: once with the test cells run in the student's
+kernel, as stock nbgrader does, and once with trusted verdicts. No test cell
+may score higher the second time.
 """
 
 import copy
