@@ -147,7 +147,7 @@ def build_submissions(root, assignment, late=True):
                 fh.write(timestamp)
         return folder
 
-    plan = {"notebooks": names}
+    plan = {"notebooks": names, "late": late}
     submit("reference", source_nbs)
     submit("untouched", release_nbs)
     if late:

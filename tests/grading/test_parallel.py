@@ -62,17 +62,22 @@ def make_class(folder, db_url=None):
     env["NN_TEST_TAG"] = uuid.uuid4().hex  # every process of the run carries it in its environment
     if db_url:
         env["NN_COURSE_DB_URL"] = db_url
-    for args in (["generate_assignment", ASSIGNMENT, "--force"],
-                 ["db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE_DATE}"]):
-        run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
-                             text=True)
-        assert run.returncode == 0, run.stderr[-2000:]
+    publish(root, env, ASSIGNMENT)
     build_submissions(root, ASSIGNMENT)
     release = read_nb(os.path.join(root, "release", ASSIGNMENT, NOTEBOOK + ".ipynb"))
     slow = copy.deepcopy(release)
     next(c for c in slow.cells if grade_id(c) == "sigmoid").source = SLOW
     write_nb(slow, os.path.join(root, "grader", "submitted", "slow", ASSIGNMENT), NOTEBOOK)
     return root, env
+
+
+def publish(root, env, assignment):
+    """Generate `assignment` and give it the class's due date, with nbgrader."""
+    for args in (["generate_assignment", assignment, "--force"],
+                 ["db", "assignment", "add", assignment, f"--duedate={DUE_DATE}"]):
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
+                             text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
 
 
 def db_url_of(root, env):
@@ -229,10 +234,7 @@ def test_two_assignments_share_one_queue(sequential, tmp_path):
     root, env = make_class(tmp_path / "course")
     again, chosen = ASSIGNMENT + "_again", ["bad_json", "late", "reference", "wrong"]
     shutil.copytree(os.path.join(root, "source", ASSIGNMENT), os.path.join(root, "source", again))
-    for args in (["generate_assignment", again, "--force"], ["db", "assignment", "add", again, f"--duedate={DUE_DATE}"]):
-        run = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env, capture_output=True,
-                             text=True)
-        assert run.returncode == 0, run.stderr[-2000:]
+    publish(root, env, again)
     for student in chosen:
         submitted = os.path.join(root, "grader", "submitted", student)
         shutil.copytree(os.path.join(submitted, ASSIGNMENT), os.path.join(submitted, again))

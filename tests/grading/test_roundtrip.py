@@ -44,7 +44,6 @@ def graded(request, tmp_path_factory):
     nbgrader_ok(root, "generate_assignment", assignment, "--force")
     nbgrader_ok(root, "db", "assignment", "add", assignment, f"--duedate={DUE_DATE}")
     plan = build_submissions(root, assignment, late=kind == "toy")
-    plan["late"] = kind == "toy"
     result = run_nbgrader_module(root, "grader.autograde_class", assignment)
     return {"root": root, "assignment": assignment, "plan": plan, "autograde": result}
 
