@@ -15,6 +15,15 @@ are JSON lines on stdin/stdout, each with an `op` (grader.wire.OPS):
   grader -> worker  callback {id, args, kwargs}      -> callback_result {value | raised, etype}
   worker -> grader  verdict {ok, ename, evalue, result, stdout}
 
+`python -I verdict_worker.py --serve PATH` is the same worker, warm: a fork
+server on the Unix socket PATH, started once per grading process
+(grader.verdicts.start_server). Each connection sends one line, {cwd, imports}:
+the server runs those import statements itself (once each: an assignment's
+first notebook pays for numpy, matplotlib and the course package, the others
+do not), forks, answers {pid}, and the child is the worker above with the
+connection as its stdin and stdout. The server runs nothing but import
+statements, and never student code.
+
 The grader decides which names a test takes from the kernel (fetch: names the
 student's cells bound), which it may not have (deny: names the instructor's
 cells computed from student code) and which to drop (forget). Student functions
@@ -95,10 +104,10 @@ def receive(*ops):
 
 
 def _mlp_class():
-    if "utils.mlp" not in sys.modules and "utils" not in sys.modules:
-        return None  # no test here reads the course package, so no network can cross
-    from utils.mlp import MLP
-
+    try:
+        from utils.mlp import MLP
+    except ImportError:
+        return None  # no course package here, so no network can cross
     return MLP
 
 
@@ -352,5 +361,84 @@ def main():
             send(verdict(request, namespace))
 
 
+def import_statements(lines):
+    """The lines of `lines` that are nothing but import statements (anything else is dropped)."""
+    import ast
+
+    kept = []
+    for line in lines:
+        try:
+            tree = ast.parse(line)
+        except (SyntaxError, ValueError):
+            continue
+        if tree.body and all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body):
+            kept.append(line)
+    return kept
+
+
+def serve(path):
+    """Fork a worker for each connection to the Unix socket `path`; never returns.
+
+    The server is its process group's leader (grader.verdicts.start_server starts it in
+    a session of its own), so on SIGTERM it kills itself and every worker it forked.
+    """
+    import json
+    import signal
+    import socket
+
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # finished workers are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    imported = set()
+    send(wire.message("ready"))  # on the real stdout: the grader waits for this line
+    while True:
+        conn, _ = listener.accept()
+        try:
+            line = b""
+            while not line.endswith(b"\n") and len(line) < wire.MAX_MESSAGE:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                line += chunk
+            request = json.loads(line)
+            for statement in import_statements(request.get("imports", [])):
+                if statement not in imported:
+                    imported.add(statement)
+                    try:
+                        exec(statement, {"__name__": "__preload__"})
+                    except Exception:  # noqa: BLE001 -- the worker's own setup reports it
+                        pass
+            cwd = str(request["cwd"])
+        except (OSError, ValueError, KeyError, TypeError):
+            conn.close()
+            continue
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                listener.close()
+                os.chdir(cwd)
+                global _in, _out
+                _in = conn.makefile("r", encoding="utf-8")
+                _out = conn.makefile("w", encoding="utf-8")
+                main()
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else 0
+            finally:
+                os._exit(code)
+        try:
+            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        except OSError:
+            os.kill(pid, signal.SIGKILL)
+        conn.close()
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve"]:
+        serve(sys.argv[2])
+    else:
+        main()

@@ -3,7 +3,8 @@
 ResilientExecute does not run an autograded test cell in the student's kernel.
 It hands the test's source, from the canonical notebook (grader/canon.py, never
 the submission), to a clean worker (grader/verdict_worker.py, `python -I`,
-never runs student code), which runs the notebook's imports and the
+never runs student code; under the class runner it is forked from a warm
+server, :func:`start_server`), which runs the notebook's imports and the
 instructor's cells that do not depend on student code itself, and then the
 test, once. Only the test's calls into the student's functions run in the
 kernel (grader/kernel_agent.py); only data crosses (grader/wire.py). The
@@ -22,8 +23,12 @@ its op's fields (wire.OPS) before it is passed on.
 """
 
 import ast
+import atexit
+import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,8 +47,121 @@ HIDDEN_MARK = "BEGIN HIDDEN TESTS"
 STICKY = ("import", "pure", "denied")  # binders a student's cell cannot override in the worker
 
 
+# the clean worker's whole environment: nothing of the grader's, one BLAS thread, no display
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+              "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
+
+
 class VerdictError(RuntimeError):
     """The verdict machinery could not decide a cell (the worker stopped or ran past its deadline)."""
+
+
+_server = None  # this process's warm worker server: (process, socket path, owner pid), or None
+
+
+def start_server(timeout=30):
+    """Start this process's warm worker server, once; return its process, or None if it did not start.
+
+    Every Verdicts made here or in a process forked from here afterwards forks its
+    worker from this server (`verdict_worker.py --serve`) instead of starting one:
+    the notebook's imports (numpy, matplotlib, the course package: 0.4-1 s of CPU
+    time) are paid once per process and assignment, not once per notebook, which is
+    what a second grader on the same cores needs. The server gets SIGTERM when this
+    process ends, and then kills every worker it forked. Without it (it failed to
+    start, or `nbgrader autograde` runs by itself) each Verdicts starts its own worker.
+    """
+    global _server
+    if _server is not None:
+        return _server[0]
+    from grader.zygote import die_with_parent
+
+    folder = scratch.make("nbg-verdict-")
+    path = os.path.join(folder, "s")
+    proc = subprocess.Popen(
+        [sys.executable, "-I", WORKER, "--serve", path], cwd=folder, env=WORKER_ENV,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        start_new_session=True, preexec_fn=lambda: die_with_parent(signal.SIGTERM),
+    )
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready or b'"ready"' not in proc.stdout.readline():
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        scratch.remove(folder)
+        return None
+    _server = (proc, path, os.getpid())
+    atexit.register(stop_server)
+    return proc
+
+
+def stop_server():
+    """Stop this process's warm worker server and every worker it forked."""
+    global _server
+    if _server is None or _server[2] != os.getpid():
+        return  # none, or the server of the process this one was forked from
+    proc, path, _ = _server
+    _server = None
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    scratch.remove(os.path.dirname(path))
+
+
+class ForkedWorker:
+    """A worker forked by the warm server, with the parts of Popen that Verdicts uses."""
+
+    def __init__(self, folder, imports, timeout=60):
+        """Ask the server for a worker in `folder` that has run `imports` (import statements)."""
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.settimeout(timeout)
+            self.sock.connect(_server[1])
+            self.sock.sendall(json.dumps({"cwd": folder, "imports": imports}).encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = self.sock.recv(256)
+                if not chunk:
+                    raise OSError("the worker server closed the connection")
+                reply += chunk
+            self.pid = int(json.loads(reply)["pid"])
+            self.pidfd = os.pidfd_open(self.pid)  # signals reach this worker, never a reused pid
+            self.sock.settimeout(None)
+        except BaseException:
+            self.sock.close()
+            raise
+        self.stdin = self.sock.makefile("wb")
+        self.stdout = self.sock
+
+    def kill(self):
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout=None):
+        select.select([self.pidfd], [], [], timeout)  # readable once the worker has exited
+        os.close(self.pidfd)
+        self.stdin.close()
+        self.sock.close()
+
+
+def started_worker(folder):
+    """A clean worker started afresh in `folder`: `python -I verdict_worker.py`."""
+    return subprocess.Popen(
+        [sys.executable, "-I", WORKER], cwd=folder, env=WORKER_ENV, bufsize=0,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+
+
+def new_worker(folder, imports):
+    """A clean worker in `folder`: forked by the warm server if there is one (after `imports`), else started."""
+    if _server is not None:
+        try:
+            return ForkedWorker(folder, imports)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no server after all: start a worker as if there had been none
+    return started_worker(folder)
 
 
 def _read(path):
@@ -240,12 +358,7 @@ class Verdicts:
         self.received = 0
         self.agent_ready = False
         self.folder = scratch.make("nbg-verdict-")
-        env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "LANG": "C.UTF-8", "MPLBACKEND": "Agg"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", WORKER], cwd=self.folder, env=env, bufsize=0,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
+        self.proc = new_worker(self.folder, self.plan.import_lines)
         self.buffer = b""
         self._send(wire.message("setup", code=self.plan.setup_code()))
         self.ready = False  # the worker's answer to setup is read by the first judge
@@ -312,8 +425,8 @@ class Verdicts:
         channels = {kc.iopub_channel.socket: kc.iopub_channel, kc.stdin_channel.socket: kc.stdin_channel,
                     kc.shell_channel.socket: kc.shell_channel}
         poller = zmq.asyncio.Poller()
-        for socket in channels:
-            poller.register(socket, zmq.POLLIN)
+        for zsocket in channels:
+            poller.register(zsocket, zmq.POLLIN)
         interrupted, replies, stderr = False, [], ""
         idle = replied = False
         while not (idle and replied):
@@ -327,8 +440,8 @@ class Verdicts:
                 if not await _ensure_async(executor.km.is_alive()):
                     raise DeadKernelError("the kernel died while the grader was checking a test")
                 continue
-            for socket in ready:
-                channel = channels[socket]
+            for zsocket in ready:
+                channel = channels[zsocket]
                 msg = await channel.get_msg(timeout=0)
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
