@@ -224,6 +224,7 @@ class Plan:
     """
 
     def __init__(self, cells):
+        self._names = {}  # source -> wire.cell_names(source): each cell is parsed once
         self.tests = {g: s for g, k, s in cells if k == "test"}
         self.import_lines, self.import_names = [], set()
         for _, kind, source in cells:
@@ -236,7 +237,7 @@ class Plan:
         for grade_id, kind, source in cells:
             if kind != "locked":
                 continue
-            names = wire.cell_names(source)
+            names = self.names(source)
             if names is not None and names[1] <= worker_has:
                 self.pure[grade_id] = (source, sorted(names[0]))
                 worker_has |= names[0]
@@ -247,23 +248,29 @@ class Plan:
         # run only the pure cells that bind what some test reads (and what those cells read)
         needed = set()
         for source in self.tests.values():
-            needed |= (wire.cell_names(source) or (set(), set()))[1]
+            needed |= (self.names(source) or (set(), set()))[1]
         self.needed, changed = set(), True
         while changed:
             changed = False
             for grade_id, (source, binds) in self.pure.items():
                 if grade_id not in self.needed and set(binds) & needed:
                     self.needed.add(grade_id)
-                    needed |= wire.cell_names(source)[1]
+                    needed |= self.names(source)[1]
                     changed = True
         self.reads = needed  # every name the worker's code may read
         # a needed cell whose names are bound by no other instructor cell may run at once,
         # with the notebook's start, in parallel with the kernel
         count = {}
         for _, _, source in cells:
-            for name in (wire.cell_names(source) or (set(), set()))[0]:
+            for name in (self.names(source) or (set(), set()))[0]:
                 count[name] = count.get(name, 0) + 1
         self.early = {g for g in self.needed if all(count[n] == 1 for n in set(self.pure[g][1]) & needed)}
+
+    def names(self, source):
+        """wire.cell_names of an instructor's cell, parsed once (read it, never change it)."""
+        if source not in self._names:
+            self._names[source] = wire.cell_names(source)
+        return self._names[source]
 
     def setup_code(self):
         """The import statements the worker needs: those binding a name its code reads."""
@@ -308,7 +315,7 @@ class Bindings:
 
     def test(self, source):
         """Return (fetch, deny, forget) for a test about to run, and record what it binds."""
-        names = wire.cell_names(source) or (set(), set())
+        names = self.plan.names(source) or (set(), set())
         fetch = sorted(n for n in names[1] if self.binder.get(n) == "kernel")
         deny = sorted(n for n in names[1] if self.binder.get(n) == "denied")
         forget, self.forget = sorted(self.forget), set()
