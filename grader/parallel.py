@@ -419,6 +419,8 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
             send()
         for future in running:
             assignment, student = futures.pop(future)
+            while queue and len(futures) < _slots(client):  # the worker's next task first, then this answer
+                send()
             result = results[assignment][student]
             try:
                 answer = future.result()
@@ -439,8 +441,6 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
                     record[student] = pending[assignment, student]
                     _save_record(record_path, record)
             finished(assignment, student)
-            while queue and len(futures) < _slots(client):
-                send()
         graded = {assignment: [results[assignment][s] for s in students] for assignment, students, _ in classes}
         return graded, dashboard
     finally:
