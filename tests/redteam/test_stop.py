@@ -4,10 +4,12 @@ Each submission is graded with the real commands on the toy assignment. A slow
 student is stopped by one deadline per test cell, however many calls the test
 makes. A grading run stopped by SIGTERM (plain `nbgrader autograde`, and the
 class runner) removes its sandbox and worker folders and leaves no process of
-the student's behind.
+the student's behind. The class runner's warm verdict-worker server, which
+runs outside the sandbox, is out of a student's reach while it listens.
 """
 
 import copy
+import glob
 import json
 import os
 import re
@@ -222,3 +224,46 @@ def test_the_class_runner_notices_a_gradebook_changed_between_two_students(cours
     assert "gradebook integrity: PROBLEMS" in out and proc.returncode == 1, out[-3000:]
     with open(os.path.join(root, "grader", "logs", ASSIGNMENT, "b_slow.log")) as fh:
         assert "GRADEBOOK INTEGRITY PROBLEMS" in fh.read()  # found right after the student it happened during
+
+
+HUNT = '''print("REDTEAM-RAN warm_server", flush=True)
+import glob, os, socket, sys
+found = set(glob.glob({tmpdir!r} + "/nbg-verdict-*/*") + glob.glob("/tmp/nbg-verdict-*/*"))
+for line in open("/proc/net/unix").read().splitlines()[1:]:
+    if "nbg-verdict" in line:
+        found.add(line.split()[-1])
+for folder, _, names in os.walk("/"):
+    if folder.startswith(("/proc", "/sys", "/usr", sys.prefix)):
+        continue
+    found.update(os.path.join(folder, n) for n in names if "nbg-verdict" in os.path.join(folder, n))
+print("REDTEAM-RAN warm_server found", len(found), sorted(found)[:5])
+for path in found:
+    try:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(2)
+        c.connect(path)
+        c.sendall(b'{{"cwd": "/tmp", "imports": ["import os"]}}\\n')
+        print("CO" "NNECTED", path, c.recv(100))
+    except OSError as error:
+        print("REDTEAM-RAN warm_server refused", path, type(error).__name__)
+'''
+
+
+def test_a_kernel_cannot_find_or_reach_the_warm_server(course):
+    """Does a submission that hunts for the server's socket, while it listens, find and reach nothing?"""
+    root, env = course
+    submit(root, "hunter", HUNT.format(tmpdir=env["TMPDIR"]) + QUICK)
+    submit(root, "control", QUICK)
+    run = subprocess.Popen([sys.executable, "-m", "grader.autograde_class", ASSIGNMENT, "--force", "--workers", "1"],
+                           cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    listening = set()
+    while run.poll() is None:  # the server's socket, where the hunter looks for it
+        listening.update(glob.glob(os.path.join(env["TMPDIR"], "nbg-verdict-*", "s")))
+        time.sleep(0.1)
+    output = run.stdout.read()
+    assert run.returncode == 0, output[-3000:]
+    assert listening, "expected the class runner's warm server to listen in its TMPDIR"
+    nb = read_nb(os.path.join(root, "grader", "autograded", "hunter", ASSIGNMENT, NOTEBOOK + ".ipynb"))
+    text = json.dumps([c.get("outputs", []) for c in nb.cells])
+    assert "REDTEAM-RAN warm_server found 0 []" in text, text[-3000:]
+    assert "CONNECTED" not in text
