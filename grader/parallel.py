@@ -159,7 +159,9 @@ class Zygote:
 
 
 _ZYGOTE = Zygote()
-_ROOTS = {}  # bundle digest -> this worker's scratch course root, prepared
+_ROOTS = {}  # digest of the course configuration -> this worker's scratch course root, prepared
+_LOADED = {}  # (root, assignment) -> digest of the bundle of that assignment generated there
+_ROOTS_LOCK = threading.Lock()  # a worker with several threads loads each assignment once
 
 
 def _worker_directory():
@@ -174,25 +176,36 @@ def _worker_directory():
 
 
 def _scratch_root(bundle, assignment, duedate):
-    """Return a course root of this worker's own holding `bundle`, with a gradebook that knows the assignment."""
-    key = digest(bundle)
-    if key in _ROOTS:
+    """Return a course root of this worker's own holding `bundle`, with a gradebook that knows the assignment.
+
+    One root per course configuration, shared by every assignment this worker grades: its
+    gradebook is created (nbgrader runs alembic for a new one) and its sandbox checked once,
+    and each assignment is generated into it once, again only if its bundle changes.
+    """
+    config = {name: data for name, data in bundle.items() if not name.startswith(("source/", "release/"))}
+    key = digest(config)
+    with _ROOTS_LOCK:
+        if key not in _ROOTS:
+            root = os.path.join(_worker_directory(), f"nn-course-{os.getpid()}-{key[:16]}")
+            shutil.rmtree(root, ignore_errors=True)
+            _write_tree(root, config)
+            reply = _ZYGOTE.ask({"op": "prepare", "root": root})
+            if reply["op"] == "error":
+                raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN} on a worker: {reply['error']}")
+            _ROOTS[key] = root
         root = _ROOTS[key]
-    else:
-        base = _worker_directory()
-        root = os.path.join(base, f"nn-course-{os.getpid()}-{key[:16]}")
-        shutil.rmtree(root, ignore_errors=True)
-        _write_tree(root, bundle)
-        reply = _ZYGOTE.ask({"op": "run", "root": root, "cap": 600,
-                             "args": ["generate_assignment", assignment, "--force"]})
-        if reply["status"] != 0:
-            raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: the worker could not load {assignment} into its "
-                                    f"gradebook:\n{reply['log'][-2000:]}")
-        _write_tree(root, bundle, only="release/")  # plan from the coordinator's release, exactly
-        reply = _ZYGOTE.ask({"op": "prepare", "root": root})
-        if reply["op"] == "error":
-            raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN} on a worker: {reply['error']}")
-        _ROOTS[key] = root
+        if _LOADED.get((root, assignment)) != digest(bundle):
+            for kind in ("source", "release"):
+                shutil.rmtree(os.path.join(root, kind, assignment), ignore_errors=True)
+            _write_tree(root, bundle, only=f"source/{assignment}/")
+            reply = _ZYGOTE.ask({"op": "run", "root": root, "cap": 600,
+                                 "args": ["generate_assignment", assignment, "--force"]})
+            if reply["status"] != 0:
+                raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN}: the worker could not load {assignment} into its "
+                                        f"gradebook:\n{reply['log'][-2000:]}")
+            # plan from the coordinator's release, exactly
+            _write_tree(root, bundle, only=f"release/{assignment}/")
+            _LOADED[root, assignment] = digest(bundle)
     from grader.course import course_directory
 
     coursedir = course_directory(root)
