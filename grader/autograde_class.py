@@ -16,9 +16,10 @@ once per class (or per worker) instead of once per student. The child runs
 nbgrader's own application with the same arguments and configuration as the
 `nbgrader` command. Logs go to grader/logs/ASSIGNMENT/ID.log. The summary of
 each assignment lists who was graded, who failed (and why), whose notebooks
-were missing, whose kernel had to be stopped, and who needs manual grading. Exit status 1 when any submission failed, 2 when the
-grading environment itself is broken (the run stops at the first student it
-would hit, since it would hit them all).
+were missing, whose kernel had to be stopped, and who needs manual grading.
+Exit status 1 when any submission failed, 2 when the grading environment
+itself is broken (the run stops at the first student it would hit, since it
+would hit them all).
 
 nbgrader stops with "No notebooks found" when none of a student's expected
 notebooks is present (missing or renamed); such a submission is recorded

@@ -193,8 +193,8 @@ def _scratch_root(bundle, assignment, duedate):
             if reply["op"] == "error":
                 raise EnvironmentBroken(f"{ENVIRONMENT_BROKEN} on a worker: {reply['error']}")
             _ROOTS[key] = root
-        root = _ROOTS[key]
-        if _LOADED.get((root, assignment)) != digest(bundle):
+        root, wanted = _ROOTS[key], digest(bundle)
+        if _LOADED.get((root, assignment)) != wanted:
             for kind in ("source", "release"):
                 shutil.rmtree(os.path.join(root, kind, assignment), ignore_errors=True)
             _write_tree(root, bundle, only=f"source/{assignment}/")
@@ -205,7 +205,7 @@ def _scratch_root(bundle, assignment, duedate):
                                         f"gradebook:\n{reply['log'][-2000:]}")
             # plan from the coordinator's release, exactly
             _write_tree(root, bundle, only=f"release/{assignment}/")
-            _LOADED[root, assignment] = digest(bundle)
+            _LOADED[root, assignment] = wanted
     from grader.course import course_directory
 
     coursedir = course_directory(root)

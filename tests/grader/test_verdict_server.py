@@ -21,10 +21,22 @@ TEST = textwrap.dedent("""\
 """)
 
 
-def exchange(worker, msg, *ops):
-    """Send `msg` to a worker (a Popen or a ForkedWorker) and return its next message, one of `ops`."""
-    worker.stdin.write((wire.dumps(msg) + "\n").encode())
+def send(worker, *msgs):
+    """Send messages to a worker (a Popen or a ForkedWorker)."""
+    for msg in msgs:
+        worker.stdin.write((wire.dumps(msg) + "\n").encode())
     worker.stdin.flush()
+
+
+def keep_busy(worker):
+    """Start a test in `worker` that runs for ten minutes."""
+    send(worker, wire.message("setup", code="import time"),
+         wire.message("test", code="time.sleep(600)", cells=[], fetch=[], deny=[], forget=[], hidden=False))
+
+
+def exchange(worker, msg, *ops):
+    """Send `msg` to a worker and return its next message, one of `ops`."""
+    send(worker, msg)
     line, deadline = b"", time.monotonic() + 60
     while not line.endswith(b"\n"):
         ready, _, _ = select.select([worker.stdout.fileno()], [], [], max(0, deadline - time.monotonic()))
@@ -99,10 +111,7 @@ def test_a_line_that_is_not_an_import_is_never_run_by_the_server(server, folder)
 def test_stopping_the_server_kills_every_worker_it_forked(server, folder):
     """Does stop_server end the server and a worker still running a test?"""
     worker = verdicts.ForkedWorker(folder, [])
-    worker.stdin.write((wire.dumps(wire.message("setup", code="import time")) + "\n").encode())
-    worker.stdin.write((wire.dumps(wire.message("test", code="time.sleep(600)", cells=[], fetch=[], deny=[],
-                                                forget=[], hidden=False)) + "\n").encode())
-    worker.stdin.flush()
+    keep_busy(worker)
     verdicts.stop_server()
     assert gone(server.pid) and gone(worker.pid), "expected the server and its busy worker gone"
     fallback = verdicts.new_worker(folder, [])
@@ -114,13 +123,11 @@ def test_stopping_the_server_kills_every_worker_it_forked(server, folder):
 def test_a_grader_killed_outright_takes_its_server_and_workers_with_it(folder):
     """Do the server and a busy worker go when the process that started them gets SIGKILL?"""
     script = textwrap.dedent(f"""\
-        from grader import verdicts, wire
+        from grader import verdicts
+        from tests.grader.test_verdict_server import keep_busy
         server = verdicts.start_server()
         worker = verdicts.ForkedWorker({folder!r}, [])
-        worker.stdin.write((wire.dumps(wire.message("setup", code="import time")) + "\\n").encode())
-        worker.stdin.write((wire.dumps(wire.message("test", code="time.sleep(600)", cells=[], fetch=[],
-                                                    deny=[], forget=[], hidden=False)) + "\\n").encode())
-        worker.stdin.flush()
+        keep_busy(worker)
         print(server.pid, worker.pid, flush=True)
         import time
         time.sleep(600)
