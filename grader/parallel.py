@@ -26,7 +26,8 @@ Failures, and what the instructor sees:
   submission is written once;
 * a submission whose grading kills its worker twice is reported as failed
   ("it killed the worker grading it twice"), never tried a third time
-  (`distributed.scheduler.allowed-failures` = 1 on the clusters this starts);
+  (`distributed.scheduler.allowed-failures` = 1 in grader/dask/grading.yaml,
+  the Dask settings of every cluster this starts);
 * the coordinator dies: running the same command again grades only the
   submissions that are not yet graded or have changed since (grader/logs/A/
   graded.json records what was graded from which files);
@@ -61,7 +62,7 @@ from grader.autograde_class import (
     zero_missing_submission,
 )
 
-ALLOWED_FAILURES = 1  # worker deaths one task may cause before it is given up (so two tries)
+DASK_SETTINGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dask")  # DASK_CONFIG for a cluster
 RECORD = "graded.json"  # grader/logs/A/graded.json: {student: digest of the files graded}
 
 
@@ -179,8 +180,8 @@ def _scratch_root(bundle, assignment, duedate):
     """Return a course root of this worker's own holding `bundle`, with a gradebook that knows the assignment.
 
     One root per course configuration, shared by every assignment this worker grades: its
-    gradebook is created (nbgrader runs alembic for a new one) and its sandbox checked once,
-    and each assignment is generated into it once, again only if its bundle changes.
+    gradebook is created and its sandbox checked once, and each assignment is generated
+    into it once, again only if its bundle changes.
     """
     config = {name: data for name, data in bundle.items() if not name.startswith(("source/", "release/"))}
     key = digest(config)
@@ -327,12 +328,14 @@ def _slots(client):
 
 
 def start_cluster(workers, scheduler=None):
-    """Return (client, cluster, where): a Dask client on a new local cluster, or on `scheduler`."""
+    """Return (client, cluster, where): a Dask client on a new local cluster, or on `scheduler`.
+
+    The local cluster's processes take the course's Dask settings (grader/dask/grading.yaml).
+    """
     import dask
     from distributed import Client, LocalCluster
 
-    dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-                     "distributed.worker.daemon": False})  # a worker may start child processes of its own
+    dask.config.update(dask.config.config, dask.config.collect([DASK_SETTINGS], env={}), priority="new")
     if scheduler:
         client = Client(scheduler, timeout="30s")
         return client, None, scheduler

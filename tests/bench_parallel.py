@@ -31,6 +31,7 @@ import tempfile
 import time
 
 from grader.course import assignments, nbgrader_env, notebooks
+from grader.parallel import DASK_SETTINGS
 from tests.grading.course_copy import (
     COURSE_ROOT,
     grade_id,
@@ -100,7 +101,7 @@ def free_port():
 def start_cluster(workers, folder):
     """A Dask scheduler and `workers` workers as separate processes on loopback; return (address, processes)."""
     port = free_port()
-    env = dict(nbgrader_env(), DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+    env = dict(nbgrader_env(), DASK_CONFIG=DASK_SETTINGS)  # as README asks of a cluster
     procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                "--port", str(port), "--no-dashboard"], env=env, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]

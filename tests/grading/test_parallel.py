@@ -248,6 +248,27 @@ def test_two_assignments_share_one_queue(sequential, tmp_path):
     assert wait_gone(env["NN_TEST_TAG"]) == []
 
 
+def test_every_cluster_takes_the_course_dask_settings():
+    """Do a local cluster's workers, and a process started with DASK_CONFIG as README says, use grader/dask?"""
+    from grader import parallel
+
+    client, cluster, _ = parallel.start_cluster(1)
+    try:
+        seen = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+        failures = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    finally:
+        client.close()
+        cluster.close()
+    (callbacks,) = seen.values()
+    assert "profile" not in callbacks and failures == 1, (callbacks, failures)
+    keys = ["distributed.scheduler.allowed-failures", "distributed.worker.daemon",
+            "distributed.worker.profile.enabled", "distributed.admin.tick.interval"]
+    probe = subprocess.run([sys.executable, "-c", f"import dask; print([dask.config.get(k) for k in {keys}])"],
+                           env=dict(os.environ, DASK_CONFIG=parallel.DASK_SETTINGS),
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "[1, False, False, '500ms']", probe
+
+
 def test_an_unreachable_postgresql_stops_every_grading_command(tmp_path):
     """Does a configured PostgreSQL that is down stop nbgrader and the class runner, never falling back to SQLite?"""
     root = make_scratch_course(tmp_path / "course", TOY_SOURCE)
@@ -330,7 +351,7 @@ class Machines:
         self.base, self.env, self.processes = str(base), dict(env), []
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
-        scheduler_env = dict(env, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="1")
+        scheduler_env = dict(env, DASK_CONFIG=os.path.join(REPO, "grader", "dask"))
         self._start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                      "--port", str(self.port), "--no-dashboard"], scheduler_env)
 
@@ -359,7 +380,7 @@ class Machines:
                    sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                    "--nworkers", "1", "--no-nanny", "--local-directory", os.path.join(own, "dask"),
                    "--death-timeout", "60"]
-        env = dict(self.env, PYTHONPATH=packages, TMPDIR=own)
+        env = dict(self.env, PYTHONPATH=packages, TMPDIR=own, DASK_CONFIG=os.path.join(packages, "grader", "dask"))
         self._start(command, env)
         return own
 
