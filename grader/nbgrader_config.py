@@ -72,6 +72,8 @@ c.CourseDirectory.solution_directory = "grader/solution"
 c.CourseDirectory.db_url = gradebook.url(GRADEBOOK_URL, "sqlite:///" + os.path.join(GRADER, "gradebook.db"))
 # Every instructor command says which gradebook it uses, and stops if it cannot reach it.
 gradebook.announce(c.CourseDirectory.db_url, sys.argv)
+# A new gradebook is stamped with nbgrader's schema revision read here, not by an `alembic` subprocess.
+gradebook.stamp_in_process()
 c.Exchange.root = os.path.join(GRADER, "exchange")
 c.Exchange.timezone = "UTC"
 c.ZipCollectApp.downloaded_directory = "grader/downloaded"
