@@ -34,9 +34,9 @@ lab: setup
 	    $$(if [ "$$(id -u)" = 0 ]; then echo --allow-root; fi) \
 	    --LabApp.default_url=/lab/tree/$(FIRST_NOTEBOOK)
 
-test: setup system-deps
+test: setup system-deps    ## the whole suite; it ends with its 25 slowest steps, to keep CI well under 30 minutes
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 # The fast tier, under a minute: lint, then the unit tests of utils, the widgets, the
 # grader's pure parts and the course's static checks. Run it on every change.
