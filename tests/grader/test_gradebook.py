@@ -19,7 +19,7 @@ def test_the_in_process_head_is_the_one_nbgrader_reads_with_alembic():
 def test_a_new_gradebook_is_stamped_without_an_alembic_command(tmp_path):
     """With the course's config loaded, does nbgrader create a gradebook with no `alembic` on PATH?"""
     path = tmp_path / "gradebook.db"
-    script = ("from grader import gradebook; gradebook.stamp_in_process()\n"
+    script = ("from grader.course import load_config; load_config()\n"
               f"from nbgrader.api import Gradebook\nGradebook('sqlite:///{path}').close()\n")
     run = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PATH="/nonexistent"),
                          capture_output=True, text=True)

@@ -22,6 +22,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.course import nbgrader_env
+from grader.parallel import DASK_SETTINGS
 from tests.grading.course_copy import (
     DUE_DATE,
     REPO,
@@ -250,9 +251,9 @@ def test_two_assignments_share_one_queue(sequential, tmp_path):
 
 def test_every_cluster_takes_the_course_dask_settings():
     """Do a local cluster's workers, and a process started with DASK_CONFIG as README says, use grader/dask?"""
-    from grader import parallel
+    from grader.parallel import start_cluster
 
-    client, cluster, _ = parallel.start_cluster(1)
+    client, cluster, _ = start_cluster(1)
     try:
         seen = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
         failures = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
@@ -264,7 +265,7 @@ def test_every_cluster_takes_the_course_dask_settings():
     keys = ["distributed.scheduler.allowed-failures", "distributed.worker.daemon",
             "distributed.worker.profile.enabled", "distributed.admin.tick.interval"]
     probe = subprocess.run([sys.executable, "-c", f"import dask; print([dask.config.get(k) for k in {keys}])"],
-                           env=dict(os.environ, DASK_CONFIG=parallel.DASK_SETTINGS),
+                           env=dict(os.environ, DASK_CONFIG=DASK_SETTINGS),
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "[1, False, False, '500ms']", probe
 
@@ -351,7 +352,7 @@ class Machines:
         self.base, self.env, self.processes = str(base), dict(env), []
         self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
-        scheduler_env = dict(env, DASK_CONFIG=os.path.join(REPO, "grader", "dask"))
+        scheduler_env = dict(env, DASK_CONFIG=DASK_SETTINGS)
         self._start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                      "--port", str(self.port), "--no-dashboard"], scheduler_env)
 
