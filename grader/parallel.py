@@ -37,6 +37,7 @@ Failures, and what the instructor sees:
   package in its sandbox, no bubblewrap): the run stops at once, no grade.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -158,8 +159,23 @@ class Zygote:
                 raise RuntimeError("the worker's fork server died")
             return json.loads(line)
 
+    def stop(self, timeout=10):
+        """End the fork server and wait for it: it kills its running child and removes the child's folders."""
+        process = self.process  # not under the lock: a task may be waiting on this server's answer
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
 
 _ZYGOTE = Zygote()
+
+
+def stop_fork_server():
+    """Stop this worker's fork server and wait until it has cleaned up (run on every worker)."""
+    _ZYGOTE.stop()
 _ROOTS = {}  # digest of the course configuration -> this worker's scratch course root, prepared
 _LOADED = {}  # (root, assignment) -> digest of the bundle of that assignment generated there
 _ROOTS_LOCK = threading.Lock()  # a worker with several threads loads each assignment once
@@ -460,6 +476,9 @@ def grade_classes(coursedir, classes, workers=None, scheduler=None, force=False,
         graded = {assignment: [results[assignment][s] for s in students] for assignment, students, _ in classes}
         return graded, dashboard
     finally:
+        if cluster is not None:  # our own workers: their children's folders are gone before this returns
+            with contextlib.suppress(Exception):
+                client.run(stop_fork_server)
         client.close()
         if cluster is not None:
             cluster.close()
