@@ -171,14 +171,14 @@ class Zygote:
 
 
 _ZYGOTE = Zygote()
+_ROOTS = {}  # digest of the course configuration -> this worker's scratch course root, prepared
+_LOADED = {}  # (root, assignment) -> digest of the bundle of that assignment generated there
+_ROOTS_LOCK = threading.Lock()  # a worker with several threads loads each assignment once
 
 
 def stop_fork_server():
     """Stop this worker's fork server and wait until it has cleaned up (run on every worker)."""
     _ZYGOTE.stop()
-_ROOTS = {}  # digest of the course configuration -> this worker's scratch course root, prepared
-_LOADED = {}  # (root, assignment) -> digest of the bundle of that assignment generated there
-_ROOTS_LOCK = threading.Lock()  # a worker with several threads loads each assignment once
 
 
 def _worker_directory():
